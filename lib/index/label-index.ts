@@ -1,0 +1,168 @@
+/**
+ * The label index, written once over the KVStore interface (so it serves
+ * LevelDB and DynamoDB alike): per time bucket, the series present in it,
+ * the postings of each label pair, and the label names and values. Schema in
+ * SCHEMA.md.
+ *
+ * Crash-safe order: a series' postings, names and values are written before
+ * its series record, so a present series record means the series is fully
+ * indexed for that bucket (`hasSeries` relies on it).
+ */
+import type { KVItem, KVStore } from '../kvstore/kvstore.ts';
+import { decodeLabels } from '../labels/labels.ts';
+import type { Labels } from '../labels/labels.ts';
+import { matchesEmpty, MatchType, setMatches, type Matcher } from '../labels/matcher.ts';
+import { IndexKeys, isShortened, keyString } from './keys.ts';
+import { intersect, merge, without } from './postings.ts';
+
+const Present = new Uint8Array([1]);
+const Utf8 = new TextEncoder();
+const Utf8Dec = new TextDecoder();
+
+/** What the index is told about one series in one bucket. */
+export interface IndexEntry {
+  bucket: number;
+  id: string;
+  labels: Labels;
+  /** Canonical label bytes (lib/labels encodeLabels). */
+  canonical: Uint8Array;
+}
+
+/** Upper bound of parallel point reads one call issues. */
+const ReadConcurrency = 32;
+
+export class LabelIndex {
+  constructor(private readonly kv: KVStore) {}
+
+  /** Whether the series record of `id` exists in `bucket`. */
+  async hasSeries(bucket: number, id: string): Promise<boolean> {
+    return (await this.kv.get(IndexKeys.series(bucket), id)) !== undefined;
+  }
+
+  /**
+   * Indexes series: postings, names and values first, then the series
+   * records (the commit point of each). Idempotent.
+   */
+  async add(entries: readonly IndexEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const first = new Map<string, KVItem>();
+    for (const e of entries) {
+      for (const { name, value } of e.labels) {
+        putOnce(first, { pk: IndexKeys.postings(e.bucket, name, value), sk: e.id, value: Present });
+        const nk = keyString(name);
+        putOnce(first, { pk: IndexKeys.names(e.bucket), sk: nk, value: isShortened(nk) ? Utf8.encode(name) : Present });
+        const vk = keyString(value);
+        putOnce(first, { pk: IndexKeys.values(e.bucket, name), sk: vk, value: isShortened(vk) ? Utf8.encode(value) : Present });
+      }
+    }
+    await this.kv.batchPut([...first.values()]);
+    const records = new Map<string, KVItem>();
+    for (const e of entries) putOnce(records, { pk: IndexKeys.series(e.bucket), sk: e.id, value: e.canonical });
+    await this.kv.batchPut([...records.values()]);
+  }
+
+  /** Label names present in a bucket, sorted. */
+  async labelNames(bucket: number): Promise<string[]> {
+    const out: string[] = [];
+    for await (const it of this.kv.query(IndexKeys.names(bucket))) {
+      out.push(isShortened(it.sk) ? Utf8Dec.decode(it.value) : it.sk);
+    }
+    return out;
+  }
+
+  /** Values of one label name in a bucket (key order). */
+  async labelValues(bucket: number, name: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const it of this.kv.query(IndexKeys.values(bucket, name))) {
+      out.push(isShortened(it.sk) ? Utf8Dec.decode(it.value) : it.sk);
+    }
+    return out;
+  }
+
+  /** Sorted ids of the series with label pair name=value in a bucket. */
+  async postings(bucket: number, name: string, value: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const it of this.kv.query(IndexKeys.postings(bucket, name, value))) out.push(it.sk);
+    return out;
+  }
+
+  /** Every series of a bucket with its labels, in id order. */
+  async allSeries(bucket: number): Promise<Map<string, Labels>> {
+    const out = new Map<string, Labels>();
+    for await (const it of this.kv.query(IndexKeys.series(bucket))) {
+      out.set(it.sk, decodeLabels(it.value, 0, it.value.length));
+    }
+    return out;
+  }
+
+  /**
+   * The series of a bucket that match every matcher, with their labels.
+   * Follows Prometheus' PostingsForMatchers: matchers that match the empty
+   * string also select series lacking the label, so they subtract rather
+   * than intersect; if every matcher matches empty, start from all series.
+   */
+  async select(bucket: number, matchers: readonly Matcher[]): Promise<Map<string, Labels>> {
+    const positive = matchers.filter((m) => !matchesEmpty(m));
+    const subtract = matchers.filter((m) => matchesEmpty(m));
+
+    let all: Map<string, Labels> | undefined;
+    let ids: string[];
+    if (positive.length === 0) {
+      all = await this.allSeries(bucket);
+      ids = [...all.keys()];
+    } else {
+      const lists = await Promise.all(positive.map((m) => this.postingsMatching(bucket, m, true)));
+      ids = intersect(lists);
+    }
+    for (const m of subtract) {
+      if (ids.length === 0) break;
+      // Series that have the label with a value the matcher rejects.
+      ids = without(ids, await this.postingsMatching(bucket, m, false));
+    }
+
+    const out = new Map<string, Labels>();
+    if (all !== undefined) {
+      for (const id of ids) out.set(id, all.get(id)!);
+      return out;
+    }
+    const pk = IndexKeys.series(bucket);
+    for (let i = 0; i < ids.length; i += ReadConcurrency) {
+      const batch = ids.slice(i, i + ReadConcurrency);
+      const vals = await Promise.all(batch.map((id) => this.kv.get(pk, id)));
+      for (let k = 0; k < batch.length; k++) {
+        const v = vals[k];
+        // A missing record means the series' write did not finish indexing
+        // (its segment is then not in the catalog either): skip it.
+        if (v !== undefined) out.set(batch[k]!, decodeLabels(v, 0, v.length));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Union of postings of the label values `v` of `m.name` for which
+   * `m.matches(v) === want`.
+   */
+  private async postingsMatching(bucket: number, m: Matcher, want: boolean): Promise<string[]> {
+    if (want) {
+      if (m.type === MatchType.Equal) return this.postings(bucket, m.name, m.value);
+      const set = setMatches(m);
+      if (set !== undefined) {
+        return merge(await Promise.all(set.map((v) => this.postings(bucket, m.name, v))));
+      }
+    } else if (m.type === MatchType.NotEqual) {
+      return this.postings(bucket, m.name, m.value);
+    }
+    const values = (await this.labelValues(bucket, m.name)).filter((v) => m.matches(v) === want);
+    const lists: string[][] = [];
+    for (let i = 0; i < values.length; i += ReadConcurrency) {
+      lists.push(...(await Promise.all(values.slice(i, i + ReadConcurrency).map((v) => this.postings(bucket, m.name, v)))));
+    }
+    return merge(lists);
+  }
+}
+
+function putOnce(map: Map<string, KVItem>, item: KVItem): void {
+  const k = `${item.pk}\u0000${item.sk}`;
+  if (!map.has(k)) map.set(k, item);
+}

@@ -1,0 +1,57 @@
+/**
+ * The index-store interface: a sorted key-value table addressed by a
+ * partition key (`pk`) and a sort key (`sk`), the common ground of DynamoDB
+ * and an embedded LevelDB. Items of one partition are ordered by the UTF-8
+ * bytes of their sort keys (DynamoDB's order for string sort keys).
+ *
+ * There are no transactions: callers order their writes so that a crash
+ * between any two of them leaves a state they can mend. Every
+ * implementation passes `test/conformance/kvstore.ts`.
+ *
+ * Limits every caller keeps to (DynamoDB's): `pk` 1..1024 UTF-8 bytes and
+ * without U+0000, `sk` 1..1024 UTF-8 bytes, `value` at most 390 KiB.
+ */
+
+/** One stored item. */
+export interface KVItem {
+  pk: string;
+  sk: string;
+  /** Opaque bytes; the store keeps a copy. */
+  value: Uint8Array;
+}
+
+/** How `query` selects the items of one partition. */
+export interface KVQueryOptions {
+  /** Only sort keys that start with this string. Not combined with start/end. */
+  prefix?: string;
+  /** Only sort keys >= start (inclusive). */
+  start?: string;
+  /** Only sort keys <= end (inclusive). */
+  end?: string;
+  /** Descending order of sort keys instead of ascending. */
+  reverse?: boolean;
+  /** At most this many items. */
+  limit?: number;
+}
+
+export interface KVStore {
+  /** The value stored under (pk, sk), or undefined. */
+  get(pk: string, sk: string): Promise<Uint8Array | undefined>;
+  /** The items of partition `pk` selected by `opts`, in sort-key order. */
+  query(pk: string, opts?: KVQueryOptions): AsyncIterable<KVItem>;
+  /**
+   * Writes items (insert or overwrite). Resolves once all are durable; on
+   * rejection any subset may have been written. Items in one call have
+   * distinct (pk, sk). Order of application within a call is unspecified.
+   */
+  batchPut(items: readonly KVItem[]): Promise<void>;
+  /**
+   * Writes the item only if (pk, sk) is absent: true if written, false if
+   * an item was already there (which is left unchanged).
+   */
+  putIfAbsent(item: KVItem): Promise<boolean>;
+  /** Removes items; removing an absent one is not an error. */
+  batchDelete(keys: readonly { pk: string; sk: string }[]): Promise<void>;
+  /** Releases resources; the store is not used afterwards. */
+  close(): Promise<void>;
+}

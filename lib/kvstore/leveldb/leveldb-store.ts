@@ -1,0 +1,195 @@
+/**
+ * A key-value store on an embedded LevelDB (through classic-level), for
+ * local mode. Prometheus 1.x kept its label indexes in LevelDB too.
+ *
+ * Layout: one LevelDB key per item, `UTF-8(pk) 0x00 UTF-8(sk)`, the value
+ * stored as is. Since a pk never holds U+0000, the 0x00 ends the partition
+ * part, so partitions never mix (`a` vs `a\x01` vs `ab`), and LevelDB's
+ * bytewise order sorts each partition by the UTF-8 bytes of its sort keys.
+ * 0xFF never occurs in UTF-8, so `<partition or prefix bytes> 0xFF` is an
+ * exclusive upper bound for every key that starts with those bytes.
+ */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { BackendError } from '../../util/errors.ts';
+import type { KVItem, KVQueryOptions, KVStore } from '../kvstore.ts';
+import { checkBatch, checkItem, checkKey, checkQuery } from '../validate.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
+
+/** Options of {@link LevelKVStore.open}. */
+export interface LevelKVStoreOptions {
+  /** The LevelDB folder; created if missing. */
+  dir: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+/**
+ * A {@link KVStore} on LevelDB. Writes are synced to disk before their
+ * promises resolve. LevelDB has no conditional put, so writes are
+ * serialized per item key inside this process: `putIfAbsent` is atomic
+ * against every other write made through the same instance (LevelDB's lock
+ * file keeps other processes out of the folder).
+ */
+export class LevelKVStore implements KVStore {
+  readonly #db: Db;
+  readonly #locks = new KeyedMutex();
+
+  private constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the store in `opts.dir`. */
+  static async open(opts: LevelKVStoreOptions): Promise<LevelKVStore> {
+    const dir = resolve(opts.dir);
+    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    try {
+      await mkdir(dir, { recursive: true });
+      await db.open();
+    } catch (err) {
+      throw new BackendError(`open leveldb ${dir}`, { cause: err });
+    }
+    return new LevelKVStore(db);
+  }
+
+  async get(pk: string, sk: string): Promise<Uint8Array | undefined> {
+    checkKey(pk, sk);
+    try {
+      const v = await this.#db.get(itemKey(pk, sk));
+      return v === undefined ? undefined : plain(v);
+    } catch (err) {
+      throw new BackendError(`get (${pk}, ${sk})`, { cause: err });
+    }
+  }
+
+  async *query(pk: string, opts: KVQueryOptions = {}): AsyncIterable<KVItem> {
+    checkQuery(pk, opts);
+    if (opts.limit === 0) return;
+    const base = partitionKey(pk);
+    let gte: Uint8Array;
+    let lte: Uint8Array | undefined;
+    let lt: Uint8Array | undefined;
+    if (opts.prefix !== undefined) {
+      const p = concat(base, encoder.encode(opts.prefix));
+      gte = p;
+      lt = concat(p, HIGH);
+    } else {
+      gte = opts.start !== undefined ? concat(base, encoder.encode(opts.start)) : base;
+      if (opts.end !== undefined) lte = concat(base, encoder.encode(opts.end));
+      else lt = concat(base, HIGH);
+    }
+    const it = this.#db.iterator({
+      gte,
+      ...(lte !== undefined ? { lte } : { lt }),
+      reverse: opts.reverse === true,
+      limit: opts.limit ?? -1,
+    });
+    try {
+      for (;;) {
+        let entries: [Uint8Array, Uint8Array][];
+        try {
+          entries = await it.nextv(256);
+        } catch (err) {
+          throw new BackendError(`query ${pk}`, { cause: err });
+        }
+        if (entries.length === 0) return;
+        for (const [key, value] of entries) {
+          yield { pk, sk: decoder.decode(key.subarray(base.length)), value: plain(value) };
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async batchPut(items: readonly KVItem[]): Promise<void> {
+    checkBatch(items);
+    if (items.length === 0) return;
+    const ops = items.map((item) => ({
+      type: 'put' as const,
+      key: itemKey(item.pk, item.sk),
+      value: item.value.slice(),
+    }));
+    await this.#locks.run(items.map(lockKey), async () => {
+      try {
+        await this.#db.batch(ops, { sync: true });
+      } catch (err) {
+        throw new BackendError(`batchPut ${items.length} items`, { cause: err });
+      }
+    });
+  }
+
+  async putIfAbsent(item: KVItem): Promise<boolean> {
+    checkItem(item);
+    const key = itemKey(item.pk, item.sk);
+    const value = item.value.slice();
+    return this.#locks.run([lockKey(item)], async () => {
+      try {
+        if ((await this.#db.get(key)) !== undefined) return false;
+        await this.#db.put(key, value, { sync: true });
+        return true;
+      } catch (err) {
+        throw new BackendError(`putIfAbsent (${item.pk}, ${item.sk})`, { cause: err });
+      }
+    });
+  }
+
+  async batchDelete(keys: readonly { pk: string; sk: string }[]): Promise<void> {
+    for (const { pk, sk } of keys) checkKey(pk, sk);
+    if (keys.length === 0) return;
+    const ops = keys.map(({ pk, sk }) => ({ type: 'del' as const, key: itemKey(pk, sk) }));
+    await this.#locks.run(keys.map(lockKey), async () => {
+      try {
+        await this.#db.batch(ops, { sync: true });
+      } catch (err) {
+        throw new BackendError(`batchDelete ${keys.length} items`, { cause: err });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close();
+  }
+}
+
+/** The exclusive upper-bound byte: it never occurs in UTF-8. */
+const HIGH = Uint8Array.of(0xff);
+
+/** `UTF-8(pk) 0x00`: the first bytes of every key of partition `pk`. */
+function partitionKey(pk: string): Uint8Array {
+  const b = encoder.encode(pk);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+/** `UTF-8(pk) 0x00 UTF-8(sk)`: the LevelDB key of one item. */
+export function itemKey(pk: string, sk: string): Uint8Array {
+  return concat(partitionKey(pk), encoder.encode(sk));
+}
+
+function lockKey(k: { pk: string; sk: string }): string {
+  return k.pk + '\0' + k.sk;
+}
+
+/**
+ * classic-level hands out a Buffer with its own memory per value; callers
+ * get a plain Uint8Array view of it, like every other store returns.
+ */
+function plain(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

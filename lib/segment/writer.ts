@@ -1,0 +1,155 @@
+/**
+ * Builds one immutable segment object: the samples of one accepted write
+ * request, as per-series XOR chunks plus a series table and a footer.
+ * Layout in FORMAT.md.
+ */
+import { XORChunk } from '../chunkenc/xor.ts';
+import { Encoding } from '../chunkenc/chunk.ts';
+import { ByteWriter } from '../util/bytes.ts';
+import { crc32c } from '../util/crc32c.ts';
+import {
+  FooterSize,
+  HeaderSize,
+  MaxChunkSpanMs,
+  SamplesPerChunk,
+  SegmentMagic,
+  SegmentVersion,
+  SeriesIdSize,
+  type SegmentMeta,
+} from './format.ts';
+
+/**
+ * Collects series (added in ascending series-id order) and lays out the
+ * segment. Not reusable: call `finish()` once.
+ */
+export class SegmentBuilder {
+  private readonly data = new ByteWriter(64 * 1024);
+  private readonly table = new ByteWriter(64 * 1024);
+  private numSeries = 0;
+  private numSamples = 0;
+  private minTime = Infinity;
+  private maxTime = -Infinity;
+  private lastId: Uint8Array | undefined;
+  // Per-series chunk descriptors, reused between series.
+  private cMin: number[] = [];
+  private cMax: number[] = [];
+  private cLen: number[] = [];
+
+  constructor() {
+    this.data.u32(SegmentMagic);
+    this.data.u8(SegmentVersion);
+    this.data.u8(0);
+    this.data.u8(0);
+    this.data.u8(0);
+  }
+
+  /**
+   * Adds one series with samples `t[from..to)`, `v[from..to)`, which must be
+   * in strictly increasing time order (sorted and deduplicated by the
+   * caller). `id` is the 16-byte series id; ids must ascend between calls.
+   */
+  addSeries(id: Uint8Array, labels: Uint8Array, t: Float64Array, v: Float64Array, from: number, to: number): void {
+    if (id.length !== SeriesIdSize) throw new Error(`series id must be ${SeriesIdSize} bytes`);
+    if (this.lastId !== undefined && compareBytes(this.lastId, id) >= 0) {
+      throw new Error('series must be added in ascending id order');
+    }
+    if (to <= from) throw new Error('series without samples');
+    this.lastId = id;
+    const dataOffset = this.data.len;
+    this.cMin.length = 0;
+    this.cMax.length = 0;
+    this.cLen.length = 0;
+
+    let i = from;
+    while (i < to) {
+      const chunk = new XORChunk();
+      const app = chunk.appender();
+      const first = t[i]!;
+      let n = 0;
+      let last = first;
+      while (i < to && n < SamplesPerChunk && t[i]! - first <= MaxChunkSpanMs) {
+        last = t[i]!;
+        app.append(last, v[i]!);
+        i++;
+        n++;
+      }
+      const bytes = chunk.bytes();
+      this.data.bytes(bytes);
+      this.cMin.push(first);
+      this.cMax.push(last);
+      this.cLen.push(bytes.length);
+    }
+
+    const tb = this.table;
+    tb.bytes(id);
+    tb.uvarint(labels.length);
+    tb.bytes(labels);
+    tb.uvarint(dataOffset);
+    tb.uvarint(this.cMin.length);
+    for (let c = 0; c < this.cMin.length; c++) {
+      tb.f64(this.cMin[c]!);
+      tb.f64(this.cMax[c]!);
+      tb.uvarint(this.cLen[c]!);
+      tb.u8(Encoding.XOR);
+    }
+    const all = this.data.finish();
+    tb.u32(crc32c(all.subarray(dataOffset)));
+
+    this.numSeries++;
+    this.numSamples += to - from;
+    if (t[from]! < this.minTime) this.minTime = t[from]!;
+    if (t[to - 1]! > this.maxTime) this.maxTime = t[to - 1]!;
+  }
+
+  /** Lays out table and footer; returns the object bytes and its metadata. */
+  finish(): { bytes: Uint8Array; meta: SegmentMeta } {
+    if (this.numSeries === 0) throw new Error('empty segment');
+    const tableBody = this.table.finish();
+    const head = new ByteWriter(16);
+    head.uvarint(this.numSeries);
+    const tableLength = head.len + tableBody.length;
+    const dataLen = this.data.len;
+    const size = dataLen + tableLength + FooterSize;
+
+    const out = new Uint8Array(size);
+    out.set(this.data.finish(), 0);
+    out.set(head.finish(), dataLen);
+    out.set(tableBody, dataLen + head.len);
+    const tableCrc = crc32c(out.subarray(dataLen, dataLen + tableLength));
+
+    const footer = new ByteWriter(FooterSize);
+    footer.f64(dataLen);
+    footer.u32(tableLength);
+    footer.u32(tableCrc);
+    footer.f64(this.minTime);
+    footer.f64(this.maxTime);
+    footer.u32(this.numSeries);
+    footer.u32(this.numSamples);
+    footer.u32(SegmentMagic);
+    out.set(footer.finish(), dataLen + tableLength);
+
+    return {
+      bytes: out,
+      meta: {
+        size,
+        tableOffset: dataLen,
+        tableLength,
+        minTime: this.minTime,
+        maxTime: this.maxTime,
+        numSeries: this.numSeries,
+        numSamples: this.numSamples,
+      },
+    };
+  }
+}
+
+/** Bytewise comparison (the order of hex ids, too). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!;
+  }
+  return a.length - b.length;
+}
+
+export { HeaderSize };

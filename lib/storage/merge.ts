@@ -1,0 +1,230 @@
+/**
+ * Merging the chunks of one series that come from several objects, after
+ * Prometheus' storage/merge.go: samples in time order, each timestamp once,
+ * and where two sources hold the same timestamp the later-written source
+ * (higher `order`) wins, so re-delivered or corrected data resolves
+ * deterministically.
+ *
+ * Chunks that overlap no other chunk are iterated (or passed on) as they
+ * are; only overlapping clusters pay for a k-way merge.
+ */
+import { Encoding, type ChunkIterator } from '../chunkenc/chunk.ts';
+import { XORChunk } from '../chunkenc/xor.ts';
+import { MaxChunkSpanMs, SamplesPerChunk } from '../segment/format.ts';
+import { CorruptionError } from '../util/errors.ts';
+import type { ChunkMeta, SampleIterator } from './interface.ts';
+
+/** A stored chunk of a series, with the write order of its source object. */
+export interface SourceChunk extends ChunkMeta {
+  /** Larger means written later; wins ties on equal timestamps. */
+  readonly order: number;
+}
+
+/** Sorts chunks and groups those whose time ranges overlap. */
+export function clusters(chunks: readonly SourceChunk[]): SourceChunk[][] {
+  const sorted = [...chunks].sort((a, b) => a.minTime - b.minTime || a.order - b.order);
+  const out: SourceChunk[][] = [];
+  let maxT = -Infinity;
+  for (const c of sorted) {
+    if (out.length > 0 && c.minTime <= maxT) {
+      out[out.length - 1]!.push(c);
+      maxT = Math.max(maxT, c.maxTime);
+    } else {
+      out.push([c]);
+      maxT = c.maxTime;
+    }
+  }
+  return out;
+}
+
+function chunkIterator(c: ChunkMeta): ChunkIterator {
+  if (c.encoding !== Encoding.XOR) {
+    throw new CorruptionError(`chunk encoding ${c.encoding} is not supported yet (only XOR)`);
+  }
+  return XORChunk.fromBytes(c.data).iterator();
+}
+
+/** K-way merge of iterators; on equal timestamps the highest order wins. */
+class MergeIterator implements SampleIterator {
+  private readonly its: ChunkIterator[];
+  private readonly orders: number[];
+  private readonly live: boolean[];
+  private t = 0;
+  private v = 0;
+  private started = false;
+  private error: Error | null = null;
+
+  constructor(chunks: readonly SourceChunk[]) {
+    this.its = chunks.map(chunkIterator);
+    this.orders = chunks.map((c) => c.order);
+    this.live = this.its.map((it) => this.advance(it));
+  }
+
+  private advance(it: ChunkIterator): boolean {
+    if (it.next()) return true;
+    const e = it.err();
+    if (e !== null && this.error === null) this.error = e;
+    return false;
+  }
+
+  next(): boolean {
+    if (this.error !== null) return false;
+    let minT = Infinity;
+    let best = -1;
+    for (let i = 0; i < this.its.length; i++) {
+      if (!this.live[i]) continue;
+      const t = this.its[i]!.atT();
+      if (t < minT || (t === minT && this.orders[i]! > this.orders[best]!)) {
+        minT = t;
+        best = i;
+      }
+    }
+    if (best < 0) return false;
+    this.started = true;
+    this.t = minT;
+    this.v = this.its[best]!.atV();
+    for (let i = 0; i < this.its.length; i++) {
+      if (this.live[i] && this.its[i]!.atT() === minT) this.live[i] = this.advance(this.its[i]!);
+    }
+    return this.error === null;
+  }
+
+  seek(t: number): boolean {
+    if (this.started && this.t >= t) return true;
+    while (this.next()) if (this.t >= t) return true;
+    return false;
+  }
+
+  atT(): number {
+    return this.t;
+  }
+
+  atV(): number {
+    return this.v;
+  }
+
+  err(): Error | null {
+    return this.error;
+  }
+}
+
+/**
+ * Iterates the merged samples of `chunks` that lie in [mint, maxt].
+ * Allocates per chunk, never per sample.
+ */
+export class SeriesIterator implements SampleIterator {
+  private readonly groups: SourceChunk[][];
+  private g = -1;
+  private cur: SampleIterator | undefined;
+  private t = 0;
+  private v = 0;
+  private error: Error | null = null;
+  private finished = false;
+
+  constructor(
+    chunks: readonly SourceChunk[],
+    private readonly mint = -Infinity,
+    private readonly maxt = Infinity,
+  ) {
+    this.groups = clusters(chunks.filter((c) => c.maxTime >= mint && c.minTime <= maxt));
+  }
+
+  next(): boolean {
+    while (!this.finished && this.error === null) {
+      if (this.cur === undefined) {
+        if (++this.g >= this.groups.length) break;
+        const grp = this.groups[this.g]!;
+        try {
+          this.cur = grp.length === 1 ? chunkIterator(grp[0]!) : new MergeIterator(grp);
+        } catch (e) {
+          this.error = e as Error;
+          break;
+        }
+      }
+      if (!this.cur.next()) {
+        this.error = this.cur.err();
+        this.cur = undefined;
+        continue;
+      }
+      const t = this.cur.atT();
+      if (t < this.mint) continue;
+      if (t > this.maxt) {
+        this.finished = true;
+        break;
+      }
+      this.t = t;
+      this.v = this.cur.atV();
+      return true;
+    }
+    this.finished = true;
+    return false;
+  }
+
+  seek(t: number): boolean {
+    if (this.g >= 0 && !this.finished && this.cur !== undefined && this.t >= t) return true;
+    while (this.next()) if (this.t >= t) return true;
+    return false;
+  }
+
+  atT(): number {
+    return this.t;
+  }
+
+  atV(): number {
+    return this.v;
+  }
+
+  err(): Error | null {
+    return this.error;
+  }
+}
+
+/**
+ * The chunks to hand a STREAMED_XOR_CHUNKS client for [mint, maxt]: a
+ * stored chunk that overlaps no other and lies inside the range is passed
+ * through byte for byte; everything else is merged, cut to the range and
+ * re-encoded into chunks of at most 120 samples.
+ */
+export function mergedChunks(chunks: readonly SourceChunk[], mint: number, maxt: number): ChunkMeta[] {
+  const out: ChunkMeta[] = [];
+  const groups = clusters(chunks.filter((c) => c.maxTime >= mint && c.minTime <= maxt));
+  for (const grp of groups) {
+    const only = grp[0]!;
+    if (grp.length === 1 && only.minTime >= mint && only.maxTime <= maxt && only.encoding === Encoding.XOR) {
+      out.push({ minTime: only.minTime, maxTime: only.maxTime, encoding: only.encoding, data: only.data });
+      continue;
+    }
+    const it = new SeriesIterator(grp, mint, maxt);
+    reencode(it, out);
+    const e = it.err();
+    if (e !== null) throw e;
+  }
+  return out;
+}
+
+/** Encodes what `it` yields into XOR chunks appended to `out`. */
+export function reencode(it: SampleIterator, out: ChunkMeta[]): void {
+  let chunk: XORChunk | undefined;
+  let app: ReturnType<XORChunk['appender']> | undefined;
+  let first = 0;
+  let last = 0;
+  let n = 0;
+  const flush = () => {
+    if (chunk !== undefined && n > 0) out.push({ minTime: first, maxTime: last, encoding: Encoding.XOR, data: chunk.bytes().slice() });
+    chunk = undefined;
+    n = 0;
+  };
+  while (it.next()) {
+    const t = it.atT();
+    if (chunk === undefined || n >= SamplesPerChunk || t - first > MaxChunkSpanMs) {
+      flush();
+      chunk = new XORChunk();
+      app = chunk.appender();
+      first = t;
+    }
+    app!.append(t, it.atV());
+    last = t;
+    n++;
+  }
+  flush();
+}

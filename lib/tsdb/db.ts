@@ -1,0 +1,102 @@
+/**
+ * Wiring of the storage for one process: per-tenant databases over one
+ * object store and one index store. Tenant scoping happens here, once, with
+ * prefixing decorators: everything below works on one tenant's keys.
+ */
+import type { Bucket } from '../objstore/bucket.ts';
+import { prefixedBucket } from '../objstore/prefixed.ts';
+import type { KVStore } from '../kvstore/kvstore.ts';
+import { prefixedKVStore } from '../kvstore/prefixed.ts';
+import { LabelIndex } from '../index/label-index.ts';
+import { Catalog } from '../catalog/catalog.ts';
+import { encodeLabels, seriesId, type Labels } from '../labels/labels.ts';
+import { validateTenant } from '../storage/tenant.ts';
+import type { ChunkQuerier, Querier, Queryable } from '../storage/interface.ts';
+import { Appender } from './appender.ts';
+import { TenantChunkQuerier, TenantQuerier, type QuerierDeps } from './querier.ts';
+import { SeriesCache, type SeriesEntry } from './series-cache.ts';
+import { TableCache } from './table-cache.ts';
+import { UlidFactory } from './ulid.ts';
+
+export interface StorageOptions {
+  bucket: Bucket;
+  kv: KVStore;
+  /** Series kept in each tenant's write cache. @default 500000 */
+  seriesCacheSize?: number;
+  /** Bytes of parsed segment tables kept, shared by tenants. @default 256 MiB */
+  tableCacheBytes?: number;
+}
+
+/** Builds a SeriesEntry from a canonical label set. */
+export function newSeriesEntry(labels: Labels): SeriesEntry {
+  const canonical = encodeLabels(labels);
+  const id = seriesId(canonical);
+  return { labels, canonical, id, idBytes: Uint8Array.from(Buffer.from(id, 'hex')), indexed: [] };
+}
+
+/** One tenant's storage. */
+export class TenantDB implements Queryable {
+  readonly series: SeriesCache;
+  private readonly deps: QuerierDeps;
+  private readonly ulids: UlidFactory;
+  private readonly bucket: Bucket;
+
+  constructor(
+    readonly tenant: string,
+    bucket: Bucket,
+    kv: KVStore,
+    tables: TableCache,
+    ulids: UlidFactory,
+    seriesCacheSize: number,
+  ) {
+    this.bucket = bucket;
+    this.ulids = ulids;
+    this.series = new SeriesCache(seriesCacheSize);
+    this.deps = { bucket, index: new LabelIndex(kv), catalog: new Catalog(kv), tables, cacheScope: `${tenant}/` };
+  }
+
+  appender(): Appender {
+    return new Appender({ bucket: this.bucket, index: this.deps.index, catalog: this.deps.catalog, ulids: this.ulids });
+  }
+
+  async querier(mint: number, maxt: number): Promise<Querier> {
+    return new TenantQuerier(this.deps, mint, maxt);
+  }
+
+  async chunkQuerier(mint: number, maxt: number): Promise<ChunkQuerier> {
+    return new TenantChunkQuerier(this.deps, mint, maxt);
+  }
+}
+
+/** All tenants' storage over one bucket and one index store. */
+export class Storage {
+  private readonly tenants = new Map<string, TenantDB>();
+  private readonly tables: TableCache;
+  private readonly ulids = new UlidFactory();
+
+  constructor(private readonly opts: StorageOptions) {
+    this.tables = new TableCache(opts.tableCacheBytes);
+  }
+
+  /** The database of a tenant (validated; see lib/storage/tenant.ts). */
+  tenant(id: string): TenantDB {
+    let db = this.tenants.get(id);
+    if (db === undefined) {
+      validateTenant(id);
+      db = new TenantDB(
+        id,
+        prefixedBucket(this.opts.bucket, `tenants/${id}/`),
+        prefixedKVStore(this.opts.kv, `${id}/`),
+        this.tables,
+        this.ulids,
+        this.opts.seriesCacheSize ?? 500_000,
+      );
+      this.tenants.set(id, db);
+    }
+    return db;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.opts.bucket.close(), this.opts.kv.close()]);
+  }
+}

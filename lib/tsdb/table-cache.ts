@@ -1,0 +1,48 @@
+/**
+ * A bounded LRU of parsed segment tables. Segments are immutable, so an
+ * entry never goes stale; concurrent loads of one key share one read.
+ */
+import type { SegmentTable } from '../segment/reader.ts';
+
+export class TableCache {
+  private readonly map = new Map<string, Promise<SegmentTable>>();
+  private readonly sizes = new Map<string, number>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = 256 * 1024 * 1024) {}
+
+  async get(key: string, load: () => Promise<SegmentTable>): Promise<SegmentTable> {
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      // Refresh recency.
+      this.map.delete(key);
+      this.map.set(key, hit);
+      return hit;
+    }
+    const p = load();
+    this.map.set(key, p);
+    try {
+      const t = await p;
+      if (this.map.get(key) === p) {
+        this.sizes.set(key, t.byteSize);
+        this.bytes += t.byteSize;
+        this.evict();
+      }
+      return t;
+    } catch (e) {
+      if (this.map.get(key) === p) this.map.delete(key);
+      throw e;
+    }
+  }
+
+  private evict(): void {
+    for (const k of this.map.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      const sz = this.sizes.get(k);
+      if (sz === undefined) continue; // still loading
+      this.map.delete(k);
+      this.sizes.delete(k);
+      this.bytes -= sz;
+    }
+  }
+}
