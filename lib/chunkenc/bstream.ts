@@ -10,6 +10,29 @@
  * the callers.
  */
 
+const SLAB_SIZE = 16 * 1024;
+const SLAB_MAX_REQUEST = 2 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/**
+ * Returns a zero-filled buffer of `n` bytes. Small requests are carved out
+ * of a shared 16 KiB slab, because allocating many small ArrayBuffers (one
+ * malloc each) costs more than encoding the samples they hold. A carved
+ * buffer keeps its whole slab alive, as Node's `Buffer` pool does; every
+ * region is handed out once, so it is still all zeros.
+ */
+export function allocZeroed(n: number): Uint8Array {
+  if (n > SLAB_MAX_REQUEST) return new Uint8Array(n);
+  if (slabUsed + n > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const b = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += (n + 7) & ~7;
+  return b;
+}
+
 /**
  * A growable, most-significant-bit-first bit writer over a `Uint8Array`.
  *
@@ -41,14 +64,13 @@ export class BitWriter {
     return this.buf.subarray(0, (this.bitLen + 7) >>> 3);
   }
 
-  /** Makes room for at least `nbits` more bits, growing by doubling. */
-  private ensure(nbits: number): void {
+  /** Replaces `buf` by a zeroed buffer with room for `nbits` more bits. */
+  private grow(nbits: number): void {
     const need = (this.bitLen + nbits + 7) >>> 3;
-    if (need <= this.buf.length) return;
     let cap = this.buf.length * 2;
     if (cap < 16) cap = 16;
     while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
+    const next = allocZeroed(cap);
     next.set(this.buf.subarray(0, (this.bitLen + 7) >>> 3));
     this.buf = next;
   }
@@ -58,7 +80,7 @@ export class BitWriter {
    * first. Bits of `v` above the low `n` are ignored.
    */
   writeBits(v: number, n: number): void {
-    this.ensure(n);
+    if ((this.bitLen + n + 7) >>> 3 > this.buf.length) this.grow(n);
     if (n < 32) v &= (1 << n) - 1;
     const buf = this.buf;
     let i = this.bitLen >>> 3;

@@ -9,7 +9,7 @@
  * 64-bit quantities (float bit patterns, the widest delta-of-delta) are kept
  * as two 32-bit words; no BigInt is used.
  */
-import { BitWriter, ctz32, peek32 } from './bstream.ts';
+import { allocZeroed, BitWriter, ctz32, peek32 } from './bstream.ts';
 import type { Chunk, ChunkAppender, ChunkIterator } from './chunk.ts';
 import { Encoding } from './chunk.ts';
 import { ChunkFullError, CorruptChunkError, InvalidSampleError } from './errors.ts';
@@ -122,7 +122,7 @@ export class XORChunk implements Chunk {
     const n = this.numSamples();
     if (n === 0) {
       // Start over on a fresh buffer; any bytes after an empty header are dropped.
-      this.w = new BitWriter(new Uint8Array(128), XOR_HEADER_SIZE * 8);
+      this.w = new BitWriter(allocZeroed(128), XOR_HEADER_SIZE * 8);
       this.owned = true;
       return new XORAppender(this.w);
     }
@@ -137,7 +137,7 @@ export class XORChunk implements Chunk {
     const endBits = XOR_HEADER_SIZE * 8 + it.pos;
     const endBytes = (endBits + 7) >>> 3;
     if (!this.owned || this.w.buf.length < endBytes) {
-      const buf = new Uint8Array(Math.max(128, endBytes * 2));
+      const buf = allocZeroed(Math.max(128, endBytes * 2));
       buf.set(this.w.buf.subarray(0, endBytes));
       this.w = new BitWriter(buf, endBits);
       this.owned = true;

@@ -17,6 +17,8 @@ export {
   SeriesIdBytes,
   seriesIdBytes,
   seriesId,
+  seriesIdFromHex,
+  seriesIdToHex,
 } from './labels.ts';
 export { type LabelLimits, DefaultLabelLimits, canonicalize, isValidLabelName } from './validate.ts';
 export { MatchType, Matcher, newMatcher, matchesEmpty, setMatches } from './matcher.ts';

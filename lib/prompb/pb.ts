@@ -1,18 +1,23 @@
 /**
  * Protobuf wire-format primitives for the hand-written prompb codecs.
  *
- * `PbReader` walks a byte range and throws `BadInputError` for every kind of
- * malformed input (truncation, overlong varints, bad wire types, groups,
- * out-of-range int64). Its messages say what and at which byte; the message
- * decoders catch them and prefix the field path with {@link withPath}, so a
- * client reads e.g. `protobuf: WriteRequest.timeseries[3].samples[0]:
- * truncated varint at byte 1234`.
+ * Reading comes in two shapes over the same checks: position-returning
+ * functions (`tagAt`, `uvarintAt`, `int64At`, `skipAt`) for hot loops that
+ * keep their cursor in a local variable, and the `PbReader` class for the
+ * rest. Both throw `BadInputError` for every kind of malformed input
+ * (truncation, overlong varints, field 0, wire types 6/7, groups,
+ * out-of-range int64), saying what and at which byte; message decoders add
+ * the field path with {@link withPath}, so a client reads e.g.
+ * `protobuf: WriteRequest.timeseries[3].samples[0]: truncated varint at byte 1234`.
  *
  * Numbers: int64 fields are read into `number` without BigInt, including
  * negative values (10-byte two's complement); values outside ±(2^53-1) are
- * rejected because a double cannot hold them exactly. Doubles are read and
- * written through the 8 raw bytes so NaN payloads (Prometheus' stale marker
+ * rejected because a double cannot hold them exactly. Doubles are copied as
+ * their 8 raw bytes, so NaN payloads (Prometheus' stale marker
  * 0x7ff0000000000002) and -0.0 survive bit for bit.
+ *
+ * `PbWriter` writes proto3 messages into a growable buffer, nested messages
+ * in place (`fork` / `join`).
  */
 import { BadInputError } from '../util/errors.ts';
 import { uvarintSize } from '../util/varint.ts';
@@ -50,7 +55,7 @@ export function withPath(path: string, err: unknown): unknown {
 // position after what it read and leaves the value in `lastValue`, so hot
 // loops can keep their cursor in a local variable and allocate nothing.
 
-/** The value read by the last {@link uvarintAt} or {@link int64At} call. */
+/** The value read by the last {@link tagAt}, {@link uvarintAt} or {@link int64At} call. */
 export let lastValue = 0;
 
 /**
@@ -87,19 +92,30 @@ export function uvarintAt(buf: Uint8Array, pos: number, end: number): number {
  */
 export function int64At(buf: Uint8Array, pos: number, end: number): number {
   const start = pos;
-  // Bytes 0..3 carry bits 0..27.
-  let lo = 0;
-  for (let shift = 0; shift < 28; shift += 7) {
+  // Up to seven bytes hold a non-negative value below 2^49 (every ms
+  // timestamp until the year 19800), exact in a double.
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 7; i++) {
     if (pos >= end) throw new BadInputError(`truncated varint at byte ${start}`);
     const b = buf[pos++]!;
-    lo |= (b & 0x7f) << shift;
+    v += (b & 0x7f) * mul;
     if (b < 0x80) {
-      lastValue = lo;
+      lastValue = v;
       return pos;
     }
+    mul *= 0x80;
   }
+  return int64Long(buf, start, end);
+}
+
+/** {@link int64At} for varints of eight to ten bytes: split into 32-bit halves. */
+function int64Long(buf: Uint8Array, start: number, end: number): number {
+  let pos = start;
+  // Bytes 0..3 carry bits 0..27; all have their continuation bit set here.
+  let lo = 0;
+  for (let shift = 0; shift < 28; shift += 7) lo |= (buf[pos++]! & 0x7f) << shift;
   // Byte 4 carries bits 28..34: four into lo, three into hi.
-  if (pos >= end) throw new BadInputError(`truncated varint at byte ${start}`);
   let b = buf[pos++]!;
   lo = (lo | ((b & 0x7f) << 28)) >>> 0;
   let hi = (b & 0x7f) >>> 4;
@@ -164,9 +180,18 @@ export function tagAt(buf: Uint8Array, pos: number, end: number): number {
     if (lastValue > 0xffffffff) throw new BadInputError(`tag overflows 32 bits at byte ${start}`);
   }
   const t = lastValue;
-  if (t < 8) throw new BadInputError(`invalid field number 0 at byte ${start}`);
-  if ((t & 7) > 5) throw new BadInputError(`invalid wire type ${t & 7} at byte ${start}`);
+  if (t < 8 || (t & 7) > 5) invalidTag(t, start);
   return pos;
+}
+
+/**
+ * Throws the `BadInputError` for a tag with field number 0 or wire type 6
+ * or 7 that started at byte `at` (for decoders that read one-byte tags
+ * inline and validate them only when they match no known field).
+ */
+export function invalidTag(t: number, at: number): never {
+  if (t < 8) throw new BadInputError(`invalid field number 0 at byte ${at}`);
+  throw new BadInputError(`invalid wire type ${t & 7} at byte ${at}`);
 }
 
 /** Throws a `BadInputError` for a known field that arrived with the wrong wire type. */

@@ -47,7 +47,7 @@ export type ChunkType = (typeof ChunkType)[keyof typeof ChunkType];
  * decoded (use `utf8Decode(buf, nameOff[j], nameLen[j])` when needed).
  *
  * Arrays may be longer than the counts; only the first `count` entries are
- * meaningful. Exemplars, histograms and metadata are counted and skipped.
+ * meaningful (later ones are unspecified, possibly stale memory). Exemplars, histograms and metadata are counted and skipped.
  * The offsets point into `buf`, which the columns keep alive: do not modify
  * `buf` while the columns are in use.
  */

@@ -71,7 +71,7 @@ export function newReadHandler(opts: ReadHandlerOptions): HttpHandler {
         return {
           status: 200,
           headers: { 'content-type': ContentTypeSamples, 'content-encoding': 'snappy' },
-          body: snappyEncode(encodeReadResponse(results)),
+          body: snappyEncode(encodeReadResponse({ results })),
         };
       }
 

@@ -102,6 +102,8 @@ interface RequestState {
   handler: string;
   started: number;
   abort: AbortController;
+  /** The client's address, kept only when debug logging is on (the socket may be gone by the end). */
+  remote: string | undefined;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -295,7 +297,12 @@ export class HttpServer {
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const state: RequestState = { handler: NOT_FOUND_HANDLER, started: performance.now(), abort: new AbortController() };
+    const state: RequestState = {
+      handler: NOT_FOUND_HANDLER,
+      started: performance.now(),
+      abort: new AbortController(),
+      remote: this.#logger.enabled('debug') ? req.socket.remoteAddress : undefined,
+    };
     this.#inFlight.add(state);
     this.#metrics.inFlight.inc();
     // Errors of a gone client surface as 'close'; without listeners they are dropped by node, but be explicit.
@@ -304,8 +311,12 @@ export class HttpServer {
     res.once('close', () => this.#onClose(req, res, state));
     this.#serve(req, res, state).catch((err: unknown) => {
       this.#logger.error('unexpected error serving request', { method: req.method, url: req.url, err });
-      if (!res.headersSent && !res.destroyed) this.#sendText(res, 500, 'internal server error\n');
-      else res.destroy();
+      try {
+        if (!res.headersSent && !res.destroyed) this.#sendText(res, 500, 'internal server error\n');
+        else res.destroy();
+      } catch {
+        res.destroy();
+      }
     });
   }
 
@@ -325,7 +336,7 @@ export class HttpServer {
         handler: state.handler,
         code,
         durationMs: Math.round(seconds * 1e6) / 1e3,
-        remote: req.socket.remoteAddress,
+        remote: state.remote,
       });
     }
     if (this.#inFlight.size === 0 && this.#idleWaiters.length > 0) {

@@ -1,13 +1,18 @@
 /**
- * `stratus serve`: the local server. PLACEHOLDER — only the HTTP shell for
- * now; the lead wires storage and the remote_write/remote_read routes here.
+ * `stratus serve` (`npm start`): the local server, one process serving
+ * remote_write and remote_read over the embedded storage (filesystem +
+ * LevelDB under --data-dir), plus /metrics and the health endpoints.
+ *
+ * Shutdown order (SIGTERM/SIGINT): stop accepting, let in-flight requests
+ * finish (bounded), then close the storage, so every acknowledged write is
+ * already durable and nothing is cut mid-commit.
  */
-
 import { createLogger } from '../util/logger.ts';
 import type { ServeConfig } from './cli.ts';
 import { HttpServer } from './http.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { waitForShutdownSignal } from './signals.ts';
+import { openLocalStorage, remoteRoutes } from './app.ts';
 
 /** How long in-flight requests may run on after SIGTERM/SIGINT. */
 export const SHUTDOWN_GRACE_MS = 30_000;
@@ -20,16 +25,24 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
   const logger = createLogger({ level: cfg.logLevel });
   const sig = waitForShutdownSignal({ logger });
   try {
+    const storage = await openLocalStorage(cfg.dataDir);
+    const registry = createMetricsRegistry();
     const server = new HttpServer({
       listenAddress: cfg.listenAddress,
       logger: logger.child({ component: 'http' }),
-      registry: createMetricsRegistry(),
+      registry,
+      routes: remoteRoutes({ storage, registry, logger }),
     });
-    await server.listen();
-    server.setReady(true);
-    logger.info('Stratus is ready', { dataDir: cfg.dataDir });
-    await sig.received;
-    await server.shutdown(SHUTDOWN_GRACE_MS);
+    try {
+      await server.listen();
+      server.setReady(true);
+      logger.info('Stratus is ready', { dataDir: cfg.dataDir });
+      await sig.received;
+      server.setReady(false);
+      await server.shutdown(SHUTDOWN_GRACE_MS);
+    } finally {
+      await storage.close();
+    }
     logger.info('Stratus stopped');
   } finally {
     sig.dispose();

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Bucket } from '../../lib/objstore/bucket.ts';
 import { InvalidKeyError, InvalidRangeError } from '../../lib/objstore/errors.ts';
+import { byUtf8Bytes, collect } from './helpers.ts';
 
 /** A fresh bucket and a function that removes it. */
 export interface BucketFixture {
@@ -323,18 +324,6 @@ export function bucketAcceptance(name: string, make: () => Promise<BucketFixture
         assert.deepEqual(await collect(bkt.iter('')), ['race']);
       }));
   });
-}
-
-/** All items of an async iterable. */
-export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
-
-/** Compares strings by their UTF-8 bytes: an oracle independent of compareUtf8. */
-export function byUtf8Bytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 function bytes(s: string): Uint8Array {

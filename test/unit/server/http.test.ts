@@ -270,6 +270,12 @@ describe('HttpServer responses', () => {
           }),
         },
         { method: 'GET', path: '/bad-status', name: 'bad_status', handler: async () => ({ status: 42 }) },
+        {
+          method: 'GET',
+          path: '/bad-header',
+          name: 'bad_header',
+          handler: async () => ({ status: 200, headers: { 'x-bad': 'line\nbreak' }, body: 'never sent' }),
+        },
       ],
       logLines,
     ));
@@ -298,7 +304,6 @@ describe('HttpServer responses', () => {
     await new Promise((r) => setTimeout(r, 300));
     // Assess: far fewer than the 256 chunks (16 MiB) were produced while paused
     const whilePaused = produced.count;
-    console.error("WHILEPAUSED", whilePaused);
     assert.ok(whilePaused < 200, `producer ran ahead to ${whilePaused} chunks`);
     // Act: read everything
     const chunks: Buffer[] = [];
@@ -333,10 +338,14 @@ describe('HttpServer responses', () => {
     assert.equal(again.status, 200);
   });
 
-  it('answers 500 when the handler returns an invalid status', T, async () => {
-    const res = await send(port, '/bad-status');
-    assert.equal(res.status, 500);
-  });
+  for (const p of ['/bad-status', '/bad-header']) {
+    it(`answers 500 when the handler returns an invalid response (${p})`, T, async () => {
+      const res = await send(port, p);
+      assert.equal(res.status, 500);
+      assert.equal(res.body.toString(), 'internal server error\n');
+      assert.equal(res.headers['x-bad'], undefined);
+    });
+  }
 });
 
 describe('HttpServer built-in endpoints and metrics', () => {

@@ -1,0 +1,136 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemBucket } from '../../../lib/objstore/mem.ts';
+import { MemKVStore } from '../../../lib/kvstore/mem.ts';
+import { Storage, newSeriesEntry } from '../../../lib/tsdb/db.ts';
+import { labelsFromPairs, labelsGet, labelsToString, type Labels } from '../../../lib/labels/labels.ts';
+import { MatchType, newMatcher, type Matcher } from '../../../lib/labels/matcher.ts';
+import { sortDedup } from '../../../lib/tsdb/appender.ts';
+import { BucketMs } from '../../../lib/index/keys.ts';
+
+async function selectAll(storage: Storage, tenant: string, mint: number, maxt: number, ms: Matcher[]) {
+  const q = await storage.tenant(tenant).querier(mint, maxt);
+  const set = q.select(true, undefined, ...ms);
+  const out: { labels: string; samples: [number, number][] }[] = [];
+  while (await set.next()) {
+    const s = set.at();
+    const it = s.iterator();
+    const samples: [number, number][] = [];
+    while (it.next()) samples.push([it.atT(), it.atV()]);
+    assert.equal(it.err(), null);
+    out.push({ labels: labelsToString(s.labels), samples });
+  }
+  return out;
+}
+
+function newStorage() {
+  return new Storage({ bucket: new MemBucket(), kv: new MemKVStore() });
+}
+
+describe('tsdb', () => {
+  it('reads back what was committed, merged across segments', async () => {
+    const st = newStorage();
+    const a = newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'a' }));
+    const b = newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'b' }));
+    let app = st.tenant('t1').appender();
+    app.append(a, 2000, 1);
+    app.append(a, 1000, 0.5); // out of order within a request
+    app.append(b, 1000, 7);
+    await app.commit();
+    app = st.tenant('t1').appender();
+    app.append(a, 1500, 0.75); // late sample in a later request
+    app.append(a, 2000, 2); // rewrites t=2000: the later write wins
+    await app.commit();
+
+    const got = await selectAll(st, 't1', 0, 10_000, [newMatcher(MatchType.Equal, '__name__', 'up')]);
+    assert.deepEqual(got, [
+      { labels: '{__name__="up", job="a"}', samples: [[1000, 0.5], [1500, 0.75], [2000, 2]] },
+      { labels: '{__name__="up", job="b"}', samples: [[1000, 7]] },
+    ]);
+    // Time range cut.
+    const cut = await selectAll(st, 't1', 1200, 1800, [newMatcher(MatchType.Equal, 'job', 'a')]);
+    assert.deepEqual(cut, [{ labels: '{__name__="up", job="a"}', samples: [[1500, 0.75]] }]);
+  });
+
+  it('keeps tenants apart', async () => {
+    const st = newStorage();
+    const s = newSeriesEntry(labelsFromPairs({ __name__: 'x' }));
+    const app = st.tenant('one').appender();
+    app.append(s, 1, 1);
+    await app.commit();
+    assert.equal((await selectAll(st, 'one', 0, 10, [newMatcher(MatchType.Equal, '__name__', 'x')])).length, 1);
+    assert.equal((await selectAll(st, 'two', 0, 10, [newMatcher(MatchType.Equal, '__name__', 'x')])).length, 0);
+    assert.throws(() => st.tenant('../evil'), /invalid tenant/);
+  });
+
+  it('spans index buckets, before 1970 too', async () => {
+    const st = newStorage();
+    const s = newSeriesEntry(labelsFromPairs({ __name__: 'x' }));
+    const app = st.tenant('t').appender();
+    const ts = [-3 * BucketMs - 5, -1, 0, BucketMs, 40 * BucketMs];
+    for (const t of ts) app.append(s, t, t);
+    await app.commit();
+    const got = await selectAll(st, 't', -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, [newMatcher(MatchType.Equal, '__name__', 'x')]);
+    assert.deepEqual(got[0]!.samples, ts.map((t) => [t, t]));
+    const mid = await selectAll(st, 't', -1, BucketMs, [newMatcher(MatchType.Equal, '__name__', 'x')]);
+    assert.deepEqual(mid[0]!.samples, [[-1, -1], [0, 0], [BucketMs, BucketMs]]);
+  });
+
+  it('selects exactly what a brute-force filter over all series selects', async () => {
+    // Prepare: random series over a few labels, some lacking some labels.
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const st = newStorage();
+    const all: Labels[] = [];
+    const app = st.tenant('t').appender();
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const pairs: Record<string, string> = { __name__: `m${rnd(3)}` };
+      if (rnd(4) > 0) pairs.job = ['api', 'db', 'web', 'api-2'][rnd(4)]!;
+      if (rnd(2) > 0) pairs.instance = `h${rnd(6)}:9100`;
+      if (rnd(5) === 0) pairs.mode = ['', 'idle', 'user\nx'][rnd(3)]!;
+      const ls = labelsFromPairs(pairs);
+      const key = labelsToString(ls);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      all.push(ls);
+      app.append(newSeriesEntry(ls), 1000 + i, i);
+    }
+    await app.commit();
+
+    const matcherSets: Matcher[][] = [
+      [newMatcher(MatchType.Equal, 'job', 'api')],
+      [newMatcher(MatchType.NotEqual, 'job', 'api')],
+      [newMatcher(MatchType.Equal, 'job', '')],
+      [newMatcher(MatchType.NotEqual, 'job', '')],
+      [newMatcher(MatchType.Regexp, 'job', 'api|db')],
+      [newMatcher(MatchType.Regexp, 'job', 'a.*')],
+      [newMatcher(MatchType.Regexp, 'job', '.*')],
+      [newMatcher(MatchType.Regexp, 'job', '|web')],
+      [newMatcher(MatchType.NotRegexp, 'job', 'api.*')],
+      [newMatcher(MatchType.NotRegexp, 'job', '')],
+      [newMatcher(MatchType.Regexp, 'mode', 'user.*')],
+      [newMatcher(MatchType.Regexp, 'mode', '(?s)user.*')],
+      [newMatcher(MatchType.Equal, '__name__', 'm1'), newMatcher(MatchType.Regexp, 'instance', 'h[0-2]:.*'), newMatcher(MatchType.NotEqual, 'job', 'db')],
+      [newMatcher(MatchType.Regexp, '__name__', 'm0|m2'), newMatcher(MatchType.NotRegexp, 'instance', '.+')],
+      [newMatcher(MatchType.Equal, 'nonexistent', 'x')],
+      [newMatcher(MatchType.NotEqual, 'nonexistent', 'x')],
+    ];
+    for (const ms of matcherSets) {
+      const want = all
+        .filter((ls) => ms.every((m) => m.matches(labelsGet(ls, m.name))))
+        .map(labelsToString)
+        .sort();
+      const got = (await selectAll(st, 't', 0, 10_000, ms)).map((s) => s.labels).sort();
+      assert.deepEqual(got, want, ms.map(String).join(','));
+    }
+  });
+
+  it('sortDedup sorts stably and keeps the last of equal timestamps', () => {
+    const t = Float64Array.from([5, 1, 3, 1, 5, 2]);
+    const v = Float64Array.from([50, 10, 30, 11, 51, 20]);
+    const end = sortDedup(t, v, 0, 6);
+    assert.deepEqual([...t.subarray(0, end)], [1, 2, 3, 5]);
+    assert.deepEqual([...v.subarray(0, end)], [11, 20, 30, 51]);
+  });
+});
