@@ -233,6 +233,7 @@ export function decodeWriteRequest(buf: Uint8Array, reuse?: WriteRequestColumns)
   // unusual goes through the *At helpers, which leave values in lastValue.
   const c = new Columns(buf, reuse);
   const end = buf.length;
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let nameOff = c.nameOff;
   let nameLen = c.nameLen;
   let valueOff = c.valueOff;
@@ -284,14 +285,19 @@ export function decodeWriteRequest(buf: Uint8Array, reuse?: WriteRequestColumns)
       // what Prometheus sends. It cannot throw: anything else, including
       // truncation, stops it and the general loop below takes over.
       for (;;) {
-        if (pos + 6 > sEnd || buf[pos] !== TAG_LABELS || numLabels === nameOff.length) break;
-        const lEnd = pos + 2 + buf[pos + 1]!;
-        const l1 = buf[pos + 3]!;
+        if (pos + 6 > sEnd || numLabels === nameOff.length) break;
+        // Bytes pos..pos+3 as one little-endian word: tag 0a, label length
+        // < 0x80, tag 0a, name length < 0x80, tested with one mask.
+        const w = dv.getUint32(pos, true);
+        if ((w & 0x80ff80ff) !== 0x000a000a) break;
+        const lEnd = pos + 2 + ((w >>> 8) & 0xff);
+        const l1 = w >>> 24;
         const q = pos + 4 + l1;
-        if (lEnd > sEnd || buf[pos + 2] !== TAG_NAME || q + 2 > lEnd || buf[q] !== TAG_VALUE) break;
-        const l2 = buf[q + 1]!;
-        // A length byte >= 0x80 cannot pass these equalities.
-        if (q + 2 + l2 !== lEnd || buf[pos + 1]! >= 0x80 || l1 >= 0x80 || l2 >= 0x80) break;
+        if (lEnd > sEnd || q + 2 > lEnd) break;
+        // Bytes q, q+1: tag 12, value length < 0x80.
+        const v = dv.getUint16(q, true);
+        const l2 = v >>> 8;
+        if ((v & 0x80ff) !== 0x0012 || q + 2 + l2 !== lEnd) break;
         if (labelsFrom < 0) labelsFrom = pos;
         nameOff[numLabels] = pos + 4;
         nameLen[numLabels] = l1;
