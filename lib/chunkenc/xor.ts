@@ -196,8 +196,8 @@ export class XORAppender implements ChunkAppender {
   restore(t: number, tDelta: number, vhi: number, vlo: number, leading: number, trailing: number): void {
     this.t = t;
     this.tDelta = tDelta;
-    this.vhi = vhi;
-    this.vlo = vlo;
+    this.vhi = vhi >>> 0; // as append() gets them from a Uint32Array
+    this.vlo = vlo >>> 0;
     this.leading = leading;
     this.trailing = trailing;
   }
@@ -231,14 +231,19 @@ export class XORAppender implements ChunkAppender {
       }
       if (num === 1) {
         w.writeUvarint(tDelta);
+        this.writeValue(hi, lo);
       } else {
         const dod = tDelta - this.tDelta;
         if (dod > MAX_EXACT_DOD || dod < -MAX_EXACT_DOD) {
           throw new ChunkFullError(`timestamp delta-of-delta ${dod} ms exceeds ${MAX_EXACT_DOD} in magnitude`);
         }
-        writeDod(w, dod);
+        if (dod === 0 && hi === this.vhi && lo === this.vlo) {
+          w.writeBits(0, 2); // the common case: same interval, same value
+        } else {
+          writeDod(w, dod);
+          this.writeValue(hi, lo);
+        }
       }
-      this.writeValue(hi, lo);
     }
     this.t = t;
     this.tDelta = tDelta;
@@ -263,16 +268,14 @@ export class XORAppender implements ChunkAppender {
     if (lead > MAX_LEADING_ZEROS) lead = MAX_LEADING_ZEROS;
     if (this.leading !== UNSET && lead >= this.leading && trail >= this.trailing) {
       // The meaningful bits fit the previous window: '10' + window bits.
-      w.writeBits(0b10, 2);
-      writeSignificant(w, dh, dl, this.leading, this.trailing);
+      writeSignificant(w, dh, dl, this.leading, this.trailing, 0b10, 2);
       return;
     }
     this.leading = lead;
     this.trailing = trail;
     const sig = 64 - lead - trail;
     // '11', 5 bits of leading zeros, 6 bits of significant-bit count (64 as 0).
-    w.writeBits((0b11 << 11) | (lead << 6) | (sig & 0x3f), 13);
-    writeSignificant(w, dh, dl, lead, trail);
+    writeSignificant(w, dh, dl, lead, trail, (0b11 << 11) | (lead << 6) | (sig & 0x3f), 13);
   }
 }
 
@@ -296,8 +299,11 @@ function writeDod(w: BitWriter, dod: number): void {
   }
 }
 
-/** Writes the bits of the 64-bit word (dh:dl) between lead and trail. */
-function writeSignificant(w: BitWriter, dh: number, dl: number, lead: number, trail: number): void {
+/**
+ * Writes `prefix` (`pbits` bits), then the bits of the 64-bit word (dh:dl)
+ * between `lead` and `trail`, in as few writes as fit in 32 bits.
+ */
+function writeSignificant(w: BitWriter, dh: number, dl: number, lead: number, trail: number, prefix: number, pbits: number): void {
   const n = 64 - lead - trail;
   let sh: number;
   let sl: number;
@@ -312,9 +318,13 @@ function writeSignificant(w: BitWriter, dh: number, dl: number, lead: number, tr
     sh = 0;
   }
   if (n > 32) {
+    w.writeBits(prefix, pbits);
     w.writeBits(sh, n - 32);
     w.writeBits(sl, 32);
+  } else if (n + pbits <= 32) {
+    w.writeBits((prefix << n) | sl, n + pbits);
   } else {
+    w.writeBits(prefix, pbits);
     w.writeBits(sl, n);
   }
 }

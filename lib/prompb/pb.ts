@@ -355,14 +355,15 @@ const latin1Slice: Latin1Slice | undefined = (globalThis as { Buffer?: { prototy
 /**
  * Decodes `buf[off, off+len)` as UTF-8, rejecting invalid bytes (overlong
  * forms, surrogates, truncated sequences) with a `BadInputError`. Pure-ASCII
- * strings of up to 64 bytes take a fast path (measured about 1.5x-5x faster
- * than `TextDecoder` for label-sized strings).
+ * strings of up to 32 bytes take a fast path: on Node 20 it measured about
+ * 7x faster than `TextDecoder` for 2 bytes, 2x for 8 and 1.1x for 32; beyond
+ * about 40 bytes `TextDecoder` wins.
  */
 export function utf8Decode(buf: Uint8Array, off: number, len: number): string {
   if (off < 0 || len < 0 || off + len > buf.length) {
     throw new BadInputError(`string range [${off}, ${off + len}) outside a buffer of ${buf.length} bytes`);
   }
-  if (len <= 64) {
+  if (len <= 32) {
     const end = off + len;
     let i = off;
     while (i < end && buf[i]! < 0x80) i++;

@@ -143,8 +143,9 @@ function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, key: Bu
   const names: string[] = [];
   const values: string[] = [];
   for (let j = wr.labelStart[i]!; j < wr.labelStart[i + 1]!; j++) {
-    names.push(utf8Decode(wr.buf, wr.nameOff[j]!, wr.nameLen[j]!));
-    values.push(utf8Decode(wr.buf, wr.valueOff[j]!, wr.valueLen[j]!));
+    const k = j - wr.labelStart[i]!;
+    names.push(decodeLabelString(wr, wr.nameOff[j]!, wr.nameLen[j]!, () => `series ${i} label ${k} name`));
+    values.push(decodeLabelString(wr, wr.valueOff[j]!, wr.valueLen[j]!, () => `label ${JSON.stringify(names[k])} value of series ${i}`));
   }
   const labels = canonicalize(names, values, limits.labels);
   const entry = newSeriesEntry(labels);
@@ -153,4 +154,12 @@ function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, key: Bu
   }
   db.series.set(k, entry);
   return entry;
+}
+
+function decodeLabelString(wr: WriteRequestColumns, off: number, len: number, what: () => string): string {
+  try {
+    return utf8Decode(wr.buf, off, len);
+  } catch (err) {
+    throw new BadInputError(`${what()}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -13,6 +13,7 @@ import { MemBucket } from '../../lib/objstore/mem.ts';
 import { MemKVStore } from '../../lib/kvstore/mem.ts';
 import { nopLogger } from '../../lib/util/logger.ts';
 import type { Registry } from 'prom-client';
+import type { WriteLimits } from '../../lib/remote/write-handler.ts';
 
 export interface RunningStratus {
   url: string;
@@ -40,9 +41,9 @@ export async function makeStorage(kind: StorageKind): Promise<{ storage: Storage
   };
 }
 
-export async function startStratus(storage: Storage): Promise<RunningStratus> {
+export async function startStratus(storage: Storage, writeLimits?: WriteLimits): Promise<RunningStratus> {
   const registry = createMetricsRegistry({ defaultMetrics: false });
-  const server = new HttpServer({ listenAddress: '127.0.0.1:0', registry, routes: remoteRoutes({ storage, registry, logger: nopLogger }) });
+  const server = new HttpServer({ listenAddress: '127.0.0.1:0', registry, routes: remoteRoutes({ storage, registry, logger: nopLogger, writeLimits }) });
   const { port } = await server.listen();
   server.setReady(true);
   return { url: `http://127.0.0.1:${port}`, storage, registry, close: () => server.shutdown(5000) };

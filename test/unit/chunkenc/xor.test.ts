@@ -271,6 +271,18 @@ describe('XORAppender', () => {
     }
   });
 
+  it('continues a Prometheus 2.x chunk that ends in a spare zero byte', () => {
+    // A lone 64-bit first value is written as whole bytes on a byte
+    // boundary, after which Prometheus 2.x leaves a spare 0x00 byte.
+    const samples = randomSamples(21, 30);
+    const spare = new Uint8Array([...encode(samples.slice(0, 1)).bytes(), 0]);
+    assert.deepEqual(decode(XORChunk.fromBytes(spare).iterator()), samples.slice(0, 1));
+    const c = XORChunk.fromBytes(spare);
+    const app = c.appender();
+    for (const s of samples.slice(1)) app.append(Number(s.t), fromBits(s.v));
+    assert.equal(hex(c.bytes()), hex(encode(samples).bytes()));
+  });
+
   it('decodes and continues chunks written by a continued Prometheus appender', () => {
     // Prometheus rebuilds leading/trailing as 0/0 (not "unset") when no
     // window was written yet, and then writes a '10' + 64-bit XOR.
