@@ -129,13 +129,13 @@ async function startOnce(o: StartOptions, port: number): Promise<ManagedProcess>
   for (;;) {
     const err = await Promise.race([spawnError, sleep(0).then(() => undefined)]);
     if (err) {
-      await proc.stop({ keep: true });
+      await proc.stop();
       throw new Error(`${o.name} did not start (${o.binary}): ${err.message}`);
     }
     if (proc.exited()) {
       const log = proc.logTail();
-      await proc.stop({ keep: true });
-      throw Object.assign(new Error(`${o.name} exited before becoming ready; log ${logFile}:\n${log}`), { log });
+      await proc.stop();
+      throw Object.assign(new Error(`${o.name} exited before becoming ready; log tail:\n${log}`), { log });
     }
     try {
       const res = await fetch(url + o.readyPath, { signal: AbortSignal.timeout(1000) });
@@ -146,8 +146,8 @@ async function startOnce(o: StartOptions, port: number): Promise<ManagedProcess>
     }
     if (Date.now() > deadline) {
       const log = proc.logTail();
-      await proc.stop({ keep: true });
-      throw new Error(`${o.name} not ready at ${url}${o.readyPath} within ${o.readyTimeoutMs ?? 20_000} ms; log ${logFile}:\n${log}`);
+      await proc.stop();
+      throw new Error(`${o.name} not ready at ${url}${o.readyPath} within ${o.readyTimeoutMs ?? 20_000} ms; log tail:\n${log}`);
     }
     await sleep(100);
   }
