@@ -99,7 +99,8 @@ export class XORChunk implements Chunk {
 
   /**
    * The encoded bytes, header included. A view: valid until the next
-   * append; copy it if you keep it.
+   * append; copy it if you keep it. It may have a non-zero `byteOffset`
+   * into a larger, shared buffer, so never use its `.buffer` alone.
    */
   bytes(): Uint8Array {
     return this.w.bytes();

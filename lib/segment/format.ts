@@ -28,3 +28,8 @@ export interface SegmentMeta {
   numSeries: number;
   numSamples: number;
 }
+
+/** Object key of a segment, relative to the tenant. */
+export function segmentKey(id: string): string {
+  return `segments/${id}`;
+}

@@ -13,6 +13,7 @@ import { bucketOf } from '../index/keys.ts';
 import type { IndexEntry, LabelIndex } from '../index/label-index.ts';
 import type { Catalog, SegmentEntry } from '../catalog/catalog.ts';
 import { SegmentBuilder } from '../segment/writer.ts';
+import { segmentKey } from '../segment/format.ts';
 import type { SeriesEntry } from './series-cache.ts';
 import type { UlidFactory } from './ulid.ts';
 
@@ -131,7 +132,7 @@ export class Appender {
     }
     const { bytes, meta } = builder.finish();
     const id = this.deps.ulids.next();
-    const key = `segments/${id}`;
+    const key = segmentKey(id);
 
     await this.deps.bucket.put(key, bytes);
     const seriesIndexed = await this.indexNew(newEntries);

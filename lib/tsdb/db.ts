@@ -9,7 +9,7 @@ import type { KVStore } from '../kvstore/kvstore.ts';
 import { prefixedKVStore } from '../kvstore/prefixed.ts';
 import { LabelIndex } from '../index/label-index.ts';
 import { Catalog } from '../catalog/catalog.ts';
-import { encodeLabels, seriesId, type Labels } from '../labels/labels.ts';
+import { encodeLabels, seriesId, seriesIdFromHex, type Labels } from '../labels/labels.ts';
 import { validateTenant } from '../storage/tenant.ts';
 import type { ChunkQuerier, Querier, Queryable } from '../storage/interface.ts';
 import { Appender } from './appender.ts';
@@ -27,11 +27,21 @@ export interface StorageOptions {
   tableCacheBytes?: number;
 }
 
+/** Prefix of a tenant's object keys. */
+export function tenantObjectPrefix(tenant: string): string {
+  return `tenants/${tenant}/`;
+}
+
+/** Prefix of a tenant's index partition keys. */
+export function tenantIndexPrefix(tenant: string): string {
+  return `${tenant}/`;
+}
+
 /** Builds a SeriesEntry from a canonical label set. */
 export function newSeriesEntry(labels: Labels): SeriesEntry {
   const canonical = encodeLabels(labels);
   const id = seriesId(canonical);
-  return { labels, canonical, id, idBytes: Uint8Array.from(Buffer.from(id, 'hex')), indexed: [] };
+  return { labels, canonical, id, idBytes: seriesIdFromHex(id), indexed: [] };
 }
 
 /** One tenant's storage. */
@@ -85,8 +95,8 @@ export class Storage {
       validateTenant(id);
       db = new TenantDB(
         id,
-        prefixedBucket(this.opts.bucket, `tenants/${id}/`),
-        prefixedKVStore(this.opts.kv, `${id}/`),
+        prefixedBucket(this.opts.bucket, tenantObjectPrefix(id)),
+        prefixedKVStore(this.opts.kv, tenantIndexPrefix(id)),
         this.tables,
         this.ulids,
         this.opts.seriesCacheSize ?? 500_000,
