@@ -18,7 +18,7 @@ export interface RemoteMetrics {
   seriesIndexed: Counter<'tenant'>;
   readQueries: Counter<'response_type'>;
   readSamples: Counter<'response_type'>;
-  readChunks: Counter<'passed_through'>;
+  readChunks: Counter;
 }
 
 /** Creates the metrics on `registry` (or unregistered ones when omitted). */
@@ -39,6 +39,6 @@ export function newRemoteMetrics(registry?: Registry): RemoteMetrics {
     seriesIndexed: c('stratus_series_indexed_total', 'Series newly written to the label index (per index bucket).', ['tenant']),
     readQueries: c('stratus_remote_read_queries_total', 'remote_read queries answered, by response type.', ['response_type']),
     readSamples: c('stratus_remote_read_samples_total', 'Samples returned by remote_read SAMPLES answers.', ['response_type']),
-    readChunks: c('stratus_remote_read_chunks_total', 'Chunks streamed by remote_read, by whether stored bytes were passed through.', ['passed_through']),
+    readChunks: c('stratus_remote_read_chunks_total', 'Chunks streamed by remote_read STREAMED_XOR_CHUNKS answers.', []),
   };
 }

@@ -5,10 +5,10 @@
  * ChunkedReadResponse, one series per frame, at most `maxBytesInFrame`
  * each), whichever the client lists first among those it accepts.
  */
-import { decodeReadRequest, encodeChunkedReadResponse, encodeReadResponse } from '../prompb/read.ts';
-import { encodeFrame } from '../prompb/frames.ts';
+import { decodeReadRequest, encodeReadResponse } from '../prompb/read.ts';
+import { seriesFrames } from './chunked.ts';
 import { snappyDecode, snappyEncode } from '../prompb/snappy.ts';
-import { ResponseType, type Query, type QueryResult, type ReadChunk, type ReadSeries } from '../prompb/types.ts';
+import { ResponseType, type Query, type QueryResult, type ReadSeries } from '../prompb/types.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import { tenantFromHeaders } from '../storage/tenant.ts';
 import type { Storage } from '../tsdb/db.ts';
@@ -33,9 +33,6 @@ export interface ReadHandlerOptions {
 
 export const ContentTypeSamples = 'application/x-protobuf';
 export const ContentTypeStreamed = 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse';
-
-/** Bytes a frame spends on labels and framing besides the chunk data, bounded. */
-const FrameOverheadAllowance = 64 * 1024;
 
 export function newReadHandler(opts: ReadHandlerOptions): HttpHandler {
   const sampleLimit = opts.sampleLimit ?? 50_000_000;
@@ -147,7 +144,6 @@ async function* streamChunks(
   metrics: RemoteMetrics,
   logger: Logger,
 ): AsyncGenerator<Uint8Array> {
-  const dataBudget = Math.max(1024, maxBytesInFrame - FrameOverheadAllowance);
   for (let qi = 0; qi < queries.length; qi++) {
     const { q, matchers } = queries[qi]!;
     const querier = await db.chunkQuerier(q.startTimestampMs, q.endTimestampMs);
@@ -155,21 +151,9 @@ async function* streamChunks(
       const set = querier.select(true, { start: q.startTimestampMs, end: q.endTimestampMs }, ...matchers);
       while (await set.next()) {
         const s = set.at();
-        let batch: ReadChunk[] = [];
-        let bytes = 0;
-        for (const c of s.chunks) {
-          if (batch.length > 0 && bytes + c.data.length > dataBudget) {
-            yield encodeFrame(encodeChunkedReadResponse({ chunkedSeries: [{ labels: s.labels, chunks: batch }], queryIndex: qi }));
-            batch = [];
-            bytes = 0;
-          }
-          batch.push({ minTimeMs: c.minTime, maxTimeMs: c.maxTime, type: c.encoding, data: c.data });
-          bytes += c.data.length;
-        }
-        if (batch.length > 0) {
-          yield encodeFrame(encodeChunkedReadResponse({ chunkedSeries: [{ labels: s.labels, chunks: batch }], queryIndex: qi }));
-        }
-        metrics.readChunks.inc({ passed_through: 'unknown' }, s.chunks.length);
+        const chunks = s.chunks.map((c) => ({ minTimeMs: c.minTime, maxTimeMs: c.maxTime, type: c.encoding, data: c.data }));
+        yield* seriesFrames(s.labels, chunks, qi, maxBytesInFrame);
+        metrics.readChunks.inc(s.chunks.length);
       }
     } catch (err) {
       logger.error('remote read stream failed', { query: qi, err: String(err) });

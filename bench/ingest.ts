@@ -1,0 +1,357 @@
+/**
+ * Ingest benchmark: `npm run bench:ingest [-- flags]`.
+ *
+ * Replays generated node_exporter-like remote-write payloads (default 10k
+ * series x 240 scrapes, 2000 samples per request, 4 concurrent senders)
+ * against a freshly started local server and prints accepted samples/s, the
+ * server's CPU seconds per million samples (utime + stime of the server
+ * process only, from /proc), its peak RSS and the bytes it stored per
+ * sample; then reads the data back to check that every sample is there.
+ * Each run uses a fresh data directory; `--runs` repeats and the summary
+ * gives min / median / max. See docs/benchmarks.md for method and results.
+ *
+ * Flags:
+ *   --series N         distinct series (default 10000; 50000 also sensible)
+ *   --rounds N         scrapes per series, 15 s apart (default 240)
+ *   --batch N          samples per request (default 2000)
+ *   --concurrency N    concurrent senders (default 4)
+ *   --runs N           repetitions, each on a fresh server (default 3)
+ *   --target LIST      stratus,prometheus,victoriametrics (default stratus)
+ *   --cpu-prof         run Stratus under `node --cpu-prof` and print the top
+ *                      self-time functions of the ingest window
+ *   --top N            rows of the profile tables (default 25)
+ *   --verify-budget S  seconds for reading back every metric (default 120)
+ *   --json FILE        also write all results as JSON
+ *   --keep             keep the servers' data directories
+ *   --seed N           payload generator seed (default 1)
+ */
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readCpuProfile, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
+import { DEFAULT_PARAMS, loadOrGenerate, type PayloadParams, type Payloads } from './lib/payloads.ts';
+import { diffThreadCpu, diskUsage, machineInfo, processCpuSeconds, procStatusBytes, threadCpuSeconds } from './lib/proc.ts';
+import { quantile, replay } from './lib/replay.ts';
+import { REPO_ROOT, startServer, target, TargetName, type Target } from './lib/server.ts';
+import { fmt, fmtInt, fmtMiB, spread, table } from './lib/stats.ts';
+import { verify, type VerifyResult } from './lib/verify.ts';
+
+/** The metric read back in full after each run. */
+const SAMPLED_METRIC = 'node_cpu_seconds_total';
+/** After the last answer, wait until the server's CPU time stops moving (deferred work: GC, LevelDB compaction), at most this long. */
+const MAX_SETTLE_MS = 10_000;
+
+/** Figures of one run. */
+interface RunResult {
+  target: TargetName;
+  run: number;
+  requests: number;
+  failed: number;
+  failures: Record<string, number>;
+  firstFailure?: string;
+  acceptedSamples: number;
+  wallSeconds: number;
+  samplesPerSecond: number;
+  /** Server CPU from the first send to the last answer. */
+  cpuSecondsAtEnd: number;
+  /** Server CPU from the first send until it went quiet after the last answer. */
+  cpuSeconds: number;
+  cpuPerMillion: number;
+  cpuPerMillionAtEnd: number;
+  settleSeconds: number;
+  clientCpuSeconds: number;
+  peakRssBytes: number;
+  rssAfterBytes: number;
+  diskBytes: number;
+  diskApparentBytes: number;
+  bytesPerSample: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  threadCpu: Record<string, number>;
+  verify?: VerifyResult;
+  verifyError?: string;
+  profile?: { file: string; summary: ProfileSummary };
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+function intFlag(v: string | undefined, name: string, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} wants a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function nowUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+async function waitQuiet(pid: number): Promise<number> {
+  const t0 = performance.now();
+  let last = processCpuSeconds(pid);
+  let quietSince = performance.now();
+  while (performance.now() - t0 < MAX_SETTLE_MS) {
+    await new Promise((r) => setTimeout(r, 250));
+    const c = processCpuSeconds(pid);
+    if (c - last > 0.015) {
+      last = c;
+      quietSince = performance.now();
+    } else if (performance.now() - quietSince >= 1000) {
+      break;
+    }
+  }
+  return (quietSince - t0) / 1000;
+}
+
+async function oneRun(t: Target, run: number, p: Payloads, o: { concurrency: number; cpuProf: boolean; verifyBudgetS: number; keep: boolean }): Promise<RunResult> {
+  const profDir = o.cpuProf && t.name === TargetName.STRATUS ? await mkdtemp(join(tmpdir(), 'stratus-bench-prof-')) : undefined;
+  const server = await startServer(t, { cpuProfDir: profDir });
+  log(`${t.name} run ${run}: pid ${server.pid}, ${server.url}, data ${server.dataDir}`);
+  try {
+    // Prepare: the baseline after startup (module loading is not ingest).
+    const threadsBefore = threadCpuSeconds(server.pid);
+    const cpu0 = processCpuSeconds(server.pid);
+    const client0 = process.cpuUsage();
+    const fromUs = nowUs();
+
+    // Act
+    const rr = await replay({
+      url: server.url + t.writePath,
+      bodies: p.bodies,
+      samplesPerRequest: p.index.samplesPerRequest,
+      concurrency: o.concurrency,
+      onProgress: (done) => log(`  ${done}/${p.bodies.length} requests`),
+      progressEvery: Math.max(100, Math.ceil(p.bodies.length / 4)),
+    });
+    const toUs = nowUs();
+    const cpuEnd = processCpuSeconds(server.pid);
+    const clientUsage = process.cpuUsage(client0);
+    const settleSeconds = await waitQuiet(server.pid);
+    const cpuSettled = processCpuSeconds(server.pid);
+    const threadCpu = Object.fromEntries(
+      [...diffThreadCpu(threadsBefore, threadCpuSeconds(server.pid))].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]),
+    );
+    const peakRss = procStatusBytes(server.pid, 'VmHWM');
+    const rssAfter = procStatusBytes(server.pid, 'VmRSS');
+
+    // Assess: read it back.
+    let ver: VerifyResult | undefined;
+    let verifyError: string | undefined;
+    try {
+      ver = await verify(t.name, server.url, p.index, SAMPLED_METRIC, o.verifyBudgetS * 1000);
+    } catch (err) {
+      verifyError = String(err);
+    }
+
+    const stopped = await server.stop();
+    if (stopped.code !== 0 && stopped.code !== null) log(`  ${t.name} exited with code ${stopped.code}; log ${server.logFile}`);
+    const du = diskUsage(server.dataDir);
+
+    let profile: RunResult['profile'];
+    if (profDir) {
+      const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
+      if (files.length > 0) {
+        const file = join(profDir, files[0]!);
+        profile = { file, summary: summarizeProfile(readCpuProfile(file), REPO_ROOT, { fromUs, toUs }) };
+      } else {
+        log(`  no .cpuprofile in ${profDir} (did the server exit cleanly?)`);
+      }
+    }
+
+    const cpuSeconds = cpuSettled - cpu0;
+    const m = rr.acceptedSamples / 1e6;
+    return {
+      target: t.name,
+      run,
+      requests: p.bodies.length,
+      failed: rr.failed + rr.skipped,
+      failures: rr.skipped > 0 ? { ...rr.failures, skipped: rr.skipped } : rr.failures,
+      firstFailure: rr.firstFailure,
+      acceptedSamples: rr.acceptedSamples,
+      wallSeconds: rr.wallSeconds,
+      samplesPerSecond: rr.acceptedSamples / rr.wallSeconds,
+      cpuSecondsAtEnd: cpuEnd - cpu0,
+      cpuSeconds,
+      cpuPerMillion: cpuSeconds / m,
+      cpuPerMillionAtEnd: (cpuEnd - cpu0) / m,
+      settleSeconds,
+      clientCpuSeconds: (clientUsage.user + clientUsage.system) / 1e6,
+      peakRssBytes: peakRss,
+      rssAfterBytes: rssAfter,
+      diskBytes: du.allocated,
+      diskApparentBytes: du.apparent,
+      bytesPerSample: du.allocated / rr.acceptedSamples,
+      latencyP50Ms: quantile(rr.latenciesMs, 0.5),
+      latencyP99Ms: quantile(rr.latenciesMs, 0.99),
+      threadCpu,
+      verify: ver,
+      verifyError,
+      profile,
+    };
+  } finally {
+    await server.stop();
+    if (!o.keep) await rm(server.runDir, { recursive: true, force: true });
+    else log(`  kept ${server.runDir}`);
+  }
+}
+
+function verifyOk(r: RunResult): boolean {
+  return r.verify !== undefined && r.verify.sampled.samples === r.verify.sampled.expected.samples && r.verify.sampled.series === r.verify.sampled.expected.series;
+}
+
+function printRun(r: RunResult): void {
+  const lines = [
+    `${r.target} run ${r.run}: ${fmtInt(r.acceptedSamples)} samples accepted in ${fmt(r.wallSeconds)} s = ${fmtInt(r.samplesPerSecond)} samples/s` +
+      (r.failed > 0 ? `; ${r.failed} FAILED requests ${JSON.stringify(r.failures)}: ${r.firstFailure}` : ''),
+    `  server CPU ${fmt(r.cpuSeconds)} s (${fmt(r.cpuSecondsAtEnd)} s at last answer, quiet ${fmt(r.settleSeconds, 1)} s later) = ${fmt(r.cpuPerMillion)} CPU-s per million samples` +
+      ` (${fmt(r.cpuPerMillionAtEnd)} at last answer); client CPU ${fmt(r.clientCpuSeconds)} s`,
+    `  peak RSS ${fmtMiB(r.peakRssBytes)} MiB (RSS after ${fmtMiB(r.rssAfterBytes)} MiB); on disk ${fmtMiB(r.diskBytes)} MiB (apparent ${fmtMiB(r.diskApparentBytes)} MiB) = ${fmt(r.bytesPerSample)} bytes/sample`,
+    `  request latency p50 ${fmt(r.latencyP50Ms, 1)} ms, p99 ${fmt(r.latencyP99Ms, 1)} ms`,
+    `  server CPU by thread: ${Object.entries(r.threadCpu).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')}`,
+  ];
+  if (r.verify) {
+    const s = r.verify.sampled;
+    const b = r.verify.broad;
+    lines.push(
+      `  read back ${s.metric}: ${fmtInt(s.series)}/${fmtInt(s.expected.series)} series, ${fmtInt(s.samples)}/${fmtInt(s.expected.samples)} samples, checksum ${s.checksum === s.expected.checksum ? 'equal' : 'DIFFERS'}`,
+      `  read back all: ${b.metricsChecked}/${b.metricsTotal} metrics${b.complete ? '' : ' (time budget spent)'} in ${fmt(b.seconds, 1)} s, ${fmtInt(b.samples)}` +
+        `${b.complete ? `/${fmtInt(b.expectedSamples)}` : ''} samples; ${b.mismatched.length === 0 ? 'all equal' : `MISMATCH in ${b.mismatched.slice(0, 10).join(', ')}`}`,
+    );
+  } else if (r.verifyError) {
+    lines.push(`  read back FAILED: ${r.verifyError}`);
+  }
+  console.log(lines.join('\n'));
+}
+
+function printProfile(r: RunResult, top: number): void {
+  if (!r.profile) return;
+  const s = r.profile.summary;
+  console.log(
+    `\nCPU profile of ${r.target} run ${r.run} (main JS thread only; ${r.profile.file}),` +
+      ` ingest window: ${fmt(s.totalMs / 1000)} s sampled, ${fmt((s.totalMs - s.idleMs) / 1000)} s busy`,
+  );
+  console.log(
+    table(
+      ['self ms', '%', 'function', 'location'],
+      s.functions.slice(0, top).map((f) => [fmt(f.selfMs, 0), fmt(f.share * 100, 1), f.name, f.where]),
+    ).replace(/^/gm, '  '),
+  );
+  console.log(`\nSelf time by file:`);
+  console.log(
+    table(
+      ['self ms', '%', 'file'],
+      s.files.slice(0, 15).map((f) => [fmt(f.selfMs, 0), fmt(f.share * 100, 1), f.name]),
+    ).replace(/^/gm, '  '),
+  );
+}
+
+function printSummary(results: RunResult[]): void {
+  const byTarget = new Map<string, RunResult[]>();
+  for (const r of results) byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
+  const rows: string[][] = [];
+  const figure = (label: string, pick: (r: RunResult) => number, digits: number, tgt: string, rs: RunResult[]): void => {
+    const s = spread(rs.map(pick));
+    const f = (x: number): string => (digits < 0 ? fmtInt(x) : fmt(x, digits));
+    rows.push([`${tgt}: ${label}`, f(s.min), f(s.median), f(s.max)]);
+  };
+  for (const [tgt, rs] of byTarget) {
+    figure('samples/s', (r) => r.samplesPerSecond, -1, tgt, rs);
+    figure('CPU-s per million samples', (r) => r.cpuPerMillion, 2, tgt, rs);
+    figure('  at last answer', (r) => r.cpuPerMillionAtEnd, 2, tgt, rs);
+    figure('server CPU s', (r) => r.cpuSeconds, 2, tgt, rs);
+    figure('wall s', (r) => r.wallSeconds, 2, tgt, rs);
+    figure('peak RSS MiB', (r) => r.peakRssBytes / 1048576, 1, tgt, rs);
+    figure('disk MiB', (r) => r.diskBytes / 1048576, 1, tgt, rs);
+    figure('bytes/sample', (r) => r.bytesPerSample, 2, tgt, rs);
+    figure('p99 latency ms', (r) => r.latencyP99Ms, 1, tgt, rs);
+    figure('client CPU s', (r) => r.clientCpuSeconds, 2, tgt, rs);
+  }
+  console.log('\n' + table(['figure', 'min', 'median', 'max'], rows));
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      series: { type: 'string' },
+      rounds: { type: 'string' },
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
+      runs: { type: 'string' },
+      target: { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      top: { type: 'string' },
+      'verify-budget': { type: 'string' },
+      json: { type: 'string' },
+      keep: { type: 'boolean' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log('usage: npm run bench:ingest -- [--series N] [--rounds N] [--batch N] [--concurrency N] [--runs N]\n' +
+      '       [--target stratus,prometheus,victoriametrics] [--cpu-prof] [--top N] [--verify-budget S] [--json FILE] [--keep] [--seed N]');
+    return 0;
+  }
+  const params: PayloadParams = {
+    ...DEFAULT_PARAMS,
+    series: intFlag(values.series, 'series', DEFAULT_PARAMS.series),
+    rounds: intFlag(values.rounds, 'rounds', DEFAULT_PARAMS.rounds),
+    batch: intFlag(values.batch, 'batch', DEFAULT_PARAMS.batch),
+    seed: intFlag(values.seed, 'seed', DEFAULT_PARAMS.seed),
+  };
+  const concurrency = intFlag(values.concurrency, 'concurrency', 4);
+  const runs = intFlag(values.runs, 'runs', 3);
+  const top = intFlag(values.top, 'top', 25);
+  const verifyBudgetS = intFlag(values['verify-budget'], 'verify-budget', 120);
+  const names = (values.target ?? 'stratus').split(',').map((s) => s.trim()) as TargetName[];
+  for (const n of names) {
+    if (!Object.values(TargetName).includes(n)) throw new Error(`unknown --target ${n}; want one of ${Object.values(TargetName).join(', ')}`);
+  }
+
+  const mi = machineInfo();
+  console.log(`machine: ${mi.nproc} CPUs (${mi.cpuModel}), ${fmt(mi.memTotalGiB, 1)} GiB RAM, Linux ${mi.kernel}, node ${mi.node}`);
+  const p = await loadOrGenerate(join(REPO_ROOT, 'bench', 'payloads'), params, log);
+  const ix = p.index;
+  console.log(
+    `payloads: ${fmtInt(ix.series)} series on ${ix.hosts} hosts x ${ix.params.rounds} rounds = ${fmtInt(ix.samples)} samples in ${ix.offsets.length} requests` +
+      ` of ${ix.params.batch}; ${fmtMiB(ix.compressedBytes)} MiB snappy (${fmtMiB(ix.rawBytes)} MiB protobuf); labels per series ${JSON.stringify(ix.labelsPerSeries)}`,
+  );
+  console.log(`replay: ${concurrency} concurrent senders, ${runs} run(s) per target, fresh data dir each`);
+
+  const results: RunResult[] = [];
+  let bad = false;
+  for (const name of names) {
+    const t = target(name);
+    if (t.binary === undefined) {
+      console.log(`SKIPPED ${name}: not installed`);
+      continue;
+    }
+    for (let run = 1; run <= runs; run++) {
+      const r = await oneRun(t, run, p, { concurrency, cpuProf: values['cpu-prof'] === true, verifyBudgetS, keep: values.keep === true });
+      results.push(r);
+      printRun(r);
+      if (run === 1) printProfile(r, top);
+      if (r.failed > 0 || !verifyOk(r)) bad = true;
+    }
+  }
+  printSummary(results);
+  if (values.json) {
+    const out = results.map(({ profile, ...rest }) => ({ ...rest, profile: profile && { file: profile.file, summary: { ...profile.summary, functions: profile.summary.functions.slice(0, 100) } } }));
+    await writeFile(values.json, JSON.stringify({ machine: mi, params, concurrency, payload: { ...ix, offsets: undefined, lengths: undefined, samplesPerRequest: undefined }, results: out }, null, 2));
+    log(`results written to ${values.json}`);
+  }
+  if (bad) {
+    console.log('\nBENCH FAILED: some requests failed or the read-back did not match (see above)');
+    return 1;
+  }
+  return 0;
+}
+
+process.exitCode = await main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  return 1;
+});
