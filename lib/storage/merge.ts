@@ -52,6 +52,7 @@ class MergeIterator implements SampleIterator {
   private t = 0;
   private v = 0;
   private started = false;
+  private exhausted = false;
   private error: Error | null = null;
 
   constructor(chunks: readonly SourceChunk[]) {
@@ -79,7 +80,10 @@ class MergeIterator implements SampleIterator {
         best = i;
       }
     }
-    if (best < 0) return false;
+    if (best < 0) {
+      this.exhausted = true;
+      return false;
+    }
     this.started = true;
     this.t = minT;
     this.v = this.its[best]!.atV();
@@ -90,7 +94,7 @@ class MergeIterator implements SampleIterator {
   }
 
   seek(t: number): boolean {
-    if (this.started && this.t >= t) return true;
+    if (this.started && !this.exhausted && this.t >= t) return true;
     while (this.next()) if (this.t >= t) return true;
     return false;
   }
@@ -161,7 +165,8 @@ export class SeriesIterator implements SampleIterator {
   }
 
   seek(t: number): boolean {
-    if (this.g >= 0 && !this.finished && this.cur !== undefined && this.t >= t) return true;
+    if (this.finished) return false;
+    if (this.g >= 0 && this.cur !== undefined && this.t >= t) return true;
     while (this.next()) if (this.t >= t) return true;
     return false;
   }

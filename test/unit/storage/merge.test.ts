@@ -61,3 +61,17 @@ describe('merge', () => {
     assert.deepEqual(out.map((c) => XORChunk.fromBytes(c.data).numSamples()), [120, 120, 60]);
   });
 });
+
+describe('SeriesIterator.seek', () => {
+  it('seeks forward, stays put, and is false once exhausted', () => {
+    const it = new SeriesIterator([chunk(0, [[1, 1], [5, 5]]), chunk(1, [[3, 3], [9, 9]])]);
+    assert.equal(it.seek(4), true);
+    assert.equal(it.atT(), 5);
+    assert.equal(it.seek(2), true, 'seeking backwards stays put');
+    assert.equal(it.atT(), 5);
+    assert.equal(it.seek(9), true);
+    assert.equal(it.atT(), 9);
+    assert.equal(it.next(), false);
+    assert.equal(it.seek(0), false, 'an exhausted iterator stays exhausted');
+  });
+});
