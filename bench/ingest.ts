@@ -14,7 +14,9 @@
  *   --series N         distinct series (default 10000; 50000 also sensible)
  *   --rounds N         scrapes per series, 15 s apart (default 240)
  *   --batch N          samples per request (default 2000)
- *   --concurrency N    concurrent senders (default 4)
+ *   --concurrency N    concurrent senders = remote-write queue shards; series
+ *                      are spread over shards by label hash and each shard
+ *                      sends its requests in order, as Prometheus does (default 4)
  *   --runs N           repetitions, each on a fresh server (default 3)
  *   --target LIST      stratus,prometheus,victoriametrics (default stratus)
  *   --cpu-prof         run Stratus under `node --cpu-prof` and print the top
@@ -31,7 +33,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCpuProfile, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { DEFAULT_PARAMS, loadOrGenerate, type PayloadParams, type Payloads } from './lib/payloads.ts';
-import { diffThreadCpu, diskUsage, machineInfo, processCpuSeconds, procStatusBytes, threadCpuSeconds } from './lib/proc.ts';
+import { diffThreadCpu, diskUsage, machineInfo, processCpu, processCpuSeconds, procStatusBytes, threadCpuSeconds } from './lib/proc.ts';
 import { quantile, replay } from './lib/replay.ts';
 import { REPO_ROOT, startServer, target, TargetName, type Target } from './lib/server.ts';
 import { fmt, fmtInt, fmtMiB, spread, table } from './lib/stats.ts';
@@ -57,6 +59,9 @@ interface RunResult {
   cpuSecondsAtEnd: number;
   /** Server CPU from the first send until it went quiet after the last answer. */
   cpuSeconds: number;
+  /** The same, user and system parts. */
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
   cpuPerMillion: number;
   cpuPerMillionAtEnd: number;
   settleSeconds: number;
@@ -71,7 +76,7 @@ interface RunResult {
   threadCpu: Record<string, number>;
   verify?: VerifyResult;
   verifyError?: string;
-  profile?: { file: string; summary: ProfileSummary };
+  profile?: { file: string; summary: ProfileSummary; others: string[] };
 }
 
 function log(msg: string): void {
@@ -106,7 +111,7 @@ async function waitQuiet(pid: number): Promise<number> {
   return (quietSince - t0) / 1000;
 }
 
-async function oneRun(t: Target, run: number, p: Payloads, o: { concurrency: number; cpuProf: boolean; verifyBudgetS: number; keep: boolean }): Promise<RunResult> {
+async function oneRun(t: Target, run: number, p: Payloads, o: { cpuProf: boolean; verifyBudgetS: number; keep: boolean }): Promise<RunResult> {
   const profDir = o.cpuProf && t.name === TargetName.STRATUS ? await mkdtemp(join(tmpdir(), 'stratus-bench-prof-')) : undefined;
   const server = await startServer(t, { cpuProfDir: profDir });
   log(`${t.name} run ${run}: pid ${server.pid}, ${server.url}, data ${server.dataDir}`);
@@ -114,6 +119,7 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { concurrency: num
     // Prepare: the baseline after startup (module loading is not ingest).
     const threadsBefore = threadCpuSeconds(server.pid);
     const cpu0 = processCpuSeconds(server.pid);
+    const split0 = processCpu(server.pid);
     const client0 = process.cpuUsage();
     const fromUs = nowUs();
 
@@ -122,7 +128,7 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { concurrency: num
       url: server.url + t.writePath,
       bodies: p.bodies,
       samplesPerRequest: p.index.samplesPerRequest,
-      concurrency: o.concurrency,
+      shardOfRequest: p.index.shardOfRequest,
       onProgress: (done) => log(`  ${done}/${p.bodies.length} requests`),
       progressEvery: Math.max(100, Math.ceil(p.bodies.length / 4)),
     });
@@ -131,6 +137,7 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { concurrency: num
     const clientUsage = process.cpuUsage(client0);
     const settleSeconds = await waitQuiet(server.pid);
     const cpuSettled = processCpuSeconds(server.pid);
+    const split1 = processCpu(server.pid);
     const threadCpu = Object.fromEntries(
       [...diffThreadCpu(threadsBefore, threadCpuSeconds(server.pid))].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]),
     );
@@ -152,10 +159,19 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { concurrency: num
 
     let profile: RunResult['profile'];
     if (profDir) {
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread; others
+      // are worker threads (in node 20 also tsx's module-loader thread).
       const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
-      if (files.length > 0) {
-        const file = join(profDir, files[0]!);
-        profile = { file, summary: summarizeProfile(readCpuProfile(file), REPO_ROOT, { fromUs, toUs }) };
+      const main = files.find((f) => f.split('.')[4] === '0');
+      if (main !== undefined) {
+        const file = join(profDir, main);
+        const others = files
+          .filter((f) => f !== main)
+          .map((f) => {
+            const s = summarizeProfile(readCpuProfile(join(profDir, f)), REPO_ROOT, { fromUs, toUs });
+            return `thread ${f.split('.')[4]}: ${fmt((s.totalMs - s.idleMs) / 1000)} s busy`;
+          });
+        profile = { file, summary: summarizeProfile(readCpuProfile(file), REPO_ROOT, { fromUs, toUs }), others };
       } else {
         log(`  no .cpuprofile in ${profDir} (did the server exit cleanly?)`);
       }
@@ -175,6 +191,8 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { concurrency: num
       samplesPerSecond: rr.acceptedSamples / rr.wallSeconds,
       cpuSecondsAtEnd: cpuEnd - cpu0,
       cpuSeconds,
+      cpuUserSeconds: split1.user - split0.user,
+      cpuSystemSeconds: split1.system - split0.system,
       cpuPerMillion: cpuSeconds / m,
       cpuPerMillionAtEnd: (cpuEnd - cpu0) / m,
       settleSeconds,
@@ -198,8 +216,15 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { concurrency: num
   }
 }
 
+/**
+ * Whether the read-back matched: counts everywhere, and values bit-exact
+ * except for VictoriaMetrics, which stores floats with limited precision.
+ */
 function verifyOk(r: RunResult): boolean {
-  return r.verify !== undefined && r.verify.sampled.samples === r.verify.sampled.expected.samples && r.verify.sampled.series === r.verify.sampled.expected.series;
+  const v = r.verify;
+  if (v === undefined || !v.sampled.countsEqual || v.broad.mismatched.length > 0) return false;
+  if (r.target === TargetName.VICTORIAMETRICS) return true;
+  return v.sampled.exact && v.broad.valuesDiffer.length === 0;
 }
 
 function printRun(r: RunResult): void {
@@ -210,7 +235,7 @@ function printRun(r: RunResult): void {
       ` (${fmt(r.cpuPerMillionAtEnd)} at last answer); client CPU ${fmt(r.clientCpuSeconds)} s`,
     `  peak RSS ${fmtMiB(r.peakRssBytes)} MiB (RSS after ${fmtMiB(r.rssAfterBytes)} MiB); on disk ${fmtMiB(r.diskBytes)} MiB (apparent ${fmtMiB(r.diskApparentBytes)} MiB) = ${fmt(r.bytesPerSample)} bytes/sample`,
     `  request latency p50 ${fmt(r.latencyP50Ms, 1)} ms, p99 ${fmt(r.latencyP99Ms, 1)} ms`,
-    `  server CPU by thread: ${Object.entries(r.threadCpu).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')}`,
+    `  server CPU user ${fmt(r.cpuUserSeconds)} s + system ${fmt(r.cpuSystemSeconds)} s; by thread: ${Object.entries(r.threadCpu).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')}`,
   ];
   if (r.verify) {
     const s = r.verify.sampled;
@@ -218,7 +243,9 @@ function printRun(r: RunResult): void {
     lines.push(
       `  read back ${s.metric}: ${fmtInt(s.series)}/${fmtInt(s.expected.series)} series, ${fmtInt(s.samples)}/${fmtInt(s.expected.samples)} samples, checksum ${s.checksum === s.expected.checksum ? 'equal' : 'DIFFERS'}`,
       `  read back all: ${b.metricsChecked}/${b.metricsTotal} metrics${b.complete ? '' : ' (time budget spent)'} in ${fmt(b.seconds, 1)} s, ${fmtInt(b.samples)}` +
-        `${b.complete ? `/${fmtInt(b.expectedSamples)}` : ''} samples; ${b.mismatched.length === 0 ? 'all equal' : `MISMATCH in ${b.mismatched.slice(0, 10).join(', ')}`}`,
+        `${b.complete ? `/${fmtInt(b.expectedSamples)}` : ''} samples; ` +
+        (b.mismatched.length === 0 ? 'counts equal' : `COUNTS DIFFER in ${b.mismatched.slice(0, 10).join(', ')}`) +
+        (b.valuesDiffer.length === 0 ? ', values bit-exact' : `; values differ in ${b.valuesDiffer.length} metrics (${b.valuesDiffer.slice(0, 5).join(', ')}...)`),
     );
   } else if (r.verifyError) {
     lines.push(`  read back FAILED: ${r.verifyError}`);
@@ -231,7 +258,8 @@ function printProfile(r: RunResult, top: number): void {
   const s = r.profile.summary;
   console.log(
     `\nCPU profile of ${r.target} run ${r.run} (main JS thread only; ${r.profile.file}),` +
-      ` ingest window: ${fmt(s.totalMs / 1000)} s sampled, ${fmt((s.totalMs - s.idleMs) / 1000)} s busy`,
+      ` ingest window: ${fmt(s.totalMs / 1000)} s sampled, ${fmt((s.totalMs - s.idleMs) / 1000)} s busy` +
+      (r.profile.others.length > 0 ? `; other JS threads in the window: ${r.profile.others.join(', ')}` : ''),
   );
   console.log(
     table(
@@ -302,8 +330,10 @@ async function main(): Promise<number> {
     rounds: intFlag(values.rounds, 'rounds', DEFAULT_PARAMS.rounds),
     batch: intFlag(values.batch, 'batch', DEFAULT_PARAMS.batch),
     seed: intFlag(values.seed, 'seed', DEFAULT_PARAMS.seed),
+    shards: intFlag(values.concurrency, 'concurrency', DEFAULT_PARAMS.shards),
   };
-  const concurrency = intFlag(values.concurrency, 'concurrency', 4);
+  const concurrency = params.shards;
+  if (concurrency > 64) throw new Error(`--concurrency ${concurrency} is more than 64 shards`);
   const runs = intFlag(values.runs, 'runs', 3);
   const top = intFlag(values.top, 'top', 25);
   const verifyBudgetS = intFlag(values['verify-budget'], 'verify-budget', 120);
@@ -320,7 +350,7 @@ async function main(): Promise<number> {
     `payloads: ${fmtInt(ix.series)} series on ${ix.hosts} hosts x ${ix.params.rounds} rounds = ${fmtInt(ix.samples)} samples in ${ix.offsets.length} requests` +
       ` of ${ix.params.batch}; ${fmtMiB(ix.compressedBytes)} MiB snappy (${fmtMiB(ix.rawBytes)} MiB protobuf); labels per series ${JSON.stringify(ix.labelsPerSeries)}`,
   );
-  console.log(`replay: ${concurrency} concurrent senders, ${runs} run(s) per target, fresh data dir each`);
+  console.log(`replay: ${concurrency} concurrent senders (one per queue shard, each in order), ${runs} run(s) per target, fresh data dir each`);
 
   const results: RunResult[] = [];
   let bad = false;
@@ -331,7 +361,7 @@ async function main(): Promise<number> {
       continue;
     }
     for (let run = 1; run <= runs; run++) {
-      const r = await oneRun(t, run, p, { concurrency, cpuProf: values['cpu-prof'] === true, verifyBudgetS, keep: values.keep === true });
+      const r = await oneRun(t, run, p, { cpuProf: values['cpu-prof'] === true, verifyBudgetS, keep: values.keep === true });
       results.push(r);
       printRun(r);
       if (run === 1) printProfile(r, top);
@@ -340,8 +370,8 @@ async function main(): Promise<number> {
   }
   printSummary(results);
   if (values.json) {
-    const out = results.map(({ profile, ...rest }) => ({ ...rest, profile: profile && { file: profile.file, summary: { ...profile.summary, functions: profile.summary.functions.slice(0, 100) } } }));
-    await writeFile(values.json, JSON.stringify({ machine: mi, params, concurrency, payload: { ...ix, offsets: undefined, lengths: undefined, samplesPerRequest: undefined }, results: out }, null, 2));
+    const out = results.map(({ profile, ...rest }) => ({ ...rest, profile: profile && { file: profile.file, others: profile.others, summary: { ...profile.summary, functions: profile.summary.functions.slice(0, 100) } } }));
+    await writeFile(values.json, JSON.stringify({ machine: mi, params, concurrency, payload: { ...ix, offsets: undefined, lengths: undefined, samplesPerRequest: undefined, shardOfRequest: undefined }, results: out }, null, 2));
     log(`results written to ${values.json}`);
   }
   if (bad) {

@@ -8,6 +8,8 @@
  * measured.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TsxSourceLines, type ProfiledPosition } from './sourcemap.ts';
 
 interface CallFrame {
   functionName: string;
@@ -72,9 +74,32 @@ function shortUrl(url: string, root: string): string {
  * `[fromUs, toUs]` (profile clock; the whole profile when omitted). Each
  * sample is credited with the interval up to the next sample.
  */
-export function summarizeProfile(p: CpuProfile, root: string, window?: { fromUs: number; toUs: number }): ProfileSummary {
+export function summarizeProfile(
+  p: CpuProfile,
+  root: string,
+  window?: { fromUs: number; toUs: number },
+  lines: TsxSourceLines = new TsxSourceLines(),
+): ProfileSummary {
   const byId = new Map<number, ProfileNode>();
-  for (const n of p.nodes) byId.set(n.id, n);
+  const positions = new Map<string, ProfiledPosition[]>();
+  for (const n of p.nodes) {
+    byId.set(n.id, n);
+    const url = n.callFrame.url;
+    if (url.startsWith('file://') && url.endsWith('.ts')) {
+      const list = positions.get(url) ?? [];
+      list.push(n.callFrame);
+      positions.set(url, list);
+    }
+  }
+  for (const [url, list] of positions) lines.prepare(fileURLToPath(url), list);
+  const where = (cf: CallFrame, file: string): string => {
+    if (file === '') return '';
+    if (positions.has(cf.url)) {
+      const line = lines.line(fileURLToPath(cf.url), cf.lineNumber, cf.columnNumber);
+      return line === undefined ? `${file}:${cf.lineNumber + 1}:${cf.columnNumber + 1}` : `${file}:${line}`;
+    }
+    return `${file}:${cf.lineNumber + 1}`;
+  };
   const selfUs = new Map<number, number>();
   let t = p.startTime;
   let total = 0;
@@ -97,11 +122,11 @@ export function summarizeProfile(p: CpuProfile, root: string, window?: { fromUs:
     if (cf.functionName === '(idle)') idle += us;
     const name = cf.functionName || '(anonymous)';
     const file = shortUrl(cf.url, root);
-    const where = file === '' ? '' : `${file}:${cf.lineNumber + 1}`;
-    const key = `${name}\u0000${where}`;
+    const loc = where(cf, file);
+    const key = `${name}\u0000${loc}`;
     const row = fn.get(key);
     if (row) row.us += us;
-    else fn.set(key, { name, where, us });
+    else fn.set(key, { name, where: loc, us });
     const fileKey = file === '' ? name : file;
     files.set(fileKey, (files.get(fileKey) ?? 0) + us);
   }

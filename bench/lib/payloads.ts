@@ -1,9 +1,12 @@
 /**
  * Remote-write payloads for the ingest benchmark: the scrapes of a synthetic
  * node_exporter fleet ({@link buildFleet}), cut into requests the way
- * Prometheus' remote-write queue cuts them (in scrape order, a fixed number
- * of samples per request, one `TimeSeries` per sample), encoded as remote
- * write 1.0 protobuf and snappy-compressed.
+ * Prometheus' remote-write queue cuts them: each series belongs to one of
+ * `shards` queues (by a hash of its labels), each queue batches its samples
+ * in scrape order, a fixed number per request, one `TimeSeries` per sample;
+ * a queue's requests are sent one after another, so no series ever has two
+ * requests in flight. Encoded as remote write 1.0 protobuf and
+ * snappy-compressed.
  *
  * They are generated once per parameter set and kept under
  * `bench/payloads/<key>/`: `bodies.bin` (the compressed bodies, back to back)
@@ -22,7 +25,7 @@ import { fmix32, fnv1a, Prng } from './prng.ts';
  * Bumped whenever the generator's output changes, so stale payload
  * directories are not reused.
  */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 /** 2024-01-01T00:00:00Z: rounds start here (aligned to Prometheus' 2h blocks). */
 export const START_MS = 1_704_067_200_000;
@@ -35,6 +38,8 @@ export interface PayloadParams {
   rounds: number;
   /** Samples per request. */
   batch: number;
+  /** Remote-write queue shards (= concurrent senders when replayed). */
+  shards: number;
   /** Scrape interval, ms. */
   intervalMs: number;
   /** Share of scrapes that run a few ms late. */
@@ -47,6 +52,7 @@ export const DEFAULT_PARAMS: PayloadParams = {
   series: 10_000,
   rounds: 240,
   batch: 2000,
+  shards: 4,
   intervalMs: 15_000,
   lateShare: 0.02,
   seed: 1,
@@ -70,10 +76,11 @@ export interface PayloadIndex {
   /** Inclusive time range of all samples, ms. */
   minT: number;
   maxT: number;
-  /** Per request: byte offset and length in `bodies.bin`, and sample count. */
+  /** Per request, in the order the batches filled up: byte offset and length in `bodies.bin`, sample count and shard. */
   offsets: number[];
   lengths: number[];
   samplesPerRequest: number[];
+  shardOfRequest: number[];
   /** Uncompressed protobuf bytes over all requests. */
   rawBytes: number;
   /** Compressed bytes over all requests (size of `bodies.bin`). */
@@ -93,7 +100,7 @@ export interface Payloads {
 
 /** The directory name of a parameter set. */
 export function payloadKey(p: PayloadParams): string {
-  return `node-s${p.series}-r${p.rounds}-b${p.batch}-i${p.intervalMs}-l${p.lateShare}-seed${p.seed}-g${GENERATOR_VERSION}`;
+  return `node-s${p.series}-r${p.rounds}-b${p.batch}-q${p.shards}-i${p.intervalMs}-l${p.lateShare}-seed${p.seed}-g${GENERATOR_VERSION}`;
 }
 
 /** FNV-1a of a sorted label set in `name\xffvalue\xff` form: the series part of {@link sampleHash}. */
@@ -173,24 +180,30 @@ async function generate(dir: string, p: PayloadParams): Promise<PayloadIndex> {
     offsets: [],
     lengths: [],
     samplesPerRequest: [],
+    shardOfRequest: [],
     rawBytes: 0,
     compressedBytes: 0,
     labelsPerSeries,
     metrics: {},
   };
 
-  let pending: WriteSeries[] = [];
-  const flush = async (): Promise<void> => {
-    if (pending.length === 0) return;
-    const raw = encodeWriteRequest(pending);
+  // Prometheus picks a series' shard from its labels hash.
+  const shardOf = new Uint8Array(n);
+  for (let i = 0; i < n; i++) shardOf[i] = fmix32(sHash[i]!) % p.shards;
+  const pending: WriteSeries[][] = Array.from({ length: p.shards }, () => []);
+  const flush = async (shard: number): Promise<void> => {
+    const batch = pending[shard]!;
+    if (batch.length === 0) return;
+    const raw = encodeWriteRequest(batch);
     const body = snappyEncode(raw);
     index.offsets.push(index.compressedBytes);
     index.lengths.push(body.length);
-    index.samplesPerRequest.push(pending.length);
+    index.samplesPerRequest.push(batch.length);
+    index.shardOfRequest.push(shard);
     index.rawBytes += raw.length;
     index.compressedBytes += body.length;
     await out.write(body);
-    pending = [];
+    pending[shard] = [];
   };
 
   try {
@@ -208,12 +221,13 @@ async function generate(dir: string, p: PayloadParams): Promise<PayloadIndex> {
           const m = fleet.metric[i]!;
           mSamples[m]!++;
           mSum[m] = (mSum[m]! + sampleHash(sHash[i]!, t, v)) >>> 0;
-          pending.push({ labels: fleet.labels[i]!, timestamps: [t], values: [v] });
-          if (pending.length === p.batch) await flush();
+          const q = shardOf[i]!;
+          pending[q]!.push({ labels: fleet.labels[i]!, timestamps: [t], values: [v] });
+          if (pending[q]!.length === p.batch) await flush(q);
         }
       }
     }
-    await flush();
+    for (let q = 0; q < p.shards; q++) await flush(q);
   } finally {
     await out.close();
   }

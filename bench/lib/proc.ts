@@ -26,18 +26,26 @@ export function clockTicksPerSecond(): number {
  * command name (field 2) is in parentheses and may contain spaces, so the
  * fields are counted from the last `)`.
  */
-function parseStat(line: string): { comm: string; ticks: number } {
+function parseStat(line: string): { comm: string; ticks: number; user: number; system: number } {
   const open = line.indexOf('(');
   const close = line.lastIndexOf(')');
   const comm = line.slice(open + 1, close);
   const rest = line.slice(close + 2).split(' ');
   // rest[0] is field 3 (state); utime is field 14, stime field 15.
-  return { comm, ticks: Number(rest[11]) + Number(rest[12]) };
+  const user = Number(rest[11]);
+  const system = Number(rest[12]);
+  return { comm, ticks: user + system, user, system };
 }
 
 /** CPU seconds (user + system, every thread, living or exited) the process has used. */
 export function processCpuSeconds(pid: number): number {
   return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ticks / clockTicksPerSecond();
+}
+
+/** User and system CPU seconds of the process (every thread, living or exited). */
+export function processCpu(pid: number): { user: number; system: number } {
+  const s = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return { user: s.user / clockTicksPerSecond(), system: s.system / clockTicksPerSecond() };
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
- * Sends pre-encoded remote-write bodies to a server with N concurrent
- * senders over keep-alive connections (the global fetch, i.e. undici), the
- * way Prometheus' queue shards do. The client does no work per request
+ * Sends pre-encoded remote-write bodies to a server over keep-alive
+ * connections (the global fetch, i.e. undici) the way Prometheus' queue
+ * shards do: one sender per shard, each sending its shard's requests one
+ * after another, all shards at once. The client does no work per request
  * beyond the fetch itself, so that it takes as little CPU as possible from
  * the server it shares the machine with.
  */
@@ -31,7 +32,8 @@ export interface ReplayOptions {
   url: string;
   bodies: readonly Uint8Array[];
   samplesPerRequest: readonly number[];
-  concurrency: number;
+  /** Shard of each request: one sender per distinct shard, in request order within a shard. */
+  shardOfRequest: readonly number[];
   /** The status a successful write gets. @default 204 */
   expectStatus?: number;
   /** Per-request timeout. @default 60_000 */
@@ -50,7 +52,7 @@ const HEADERS = {
   'X-Prometheus-Remote-Write-Version': '0.1.0',
 } as const;
 
-/** Sends every body once, `concurrency` at a time, in order of index. */
+/** Sends every body once: shards concurrently, each shard's requests in order. */
 export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const expect = o.expectStatus ?? 204;
   const timeoutMs = o.requestTimeoutMs ?? 60_000;
@@ -65,7 +67,13 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     wallSeconds: 0,
     latenciesMs: latencies,
   };
-  let next = 0;
+  const queues = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const q = o.shardOfRequest[i]!;
+    const list = queues.get(q) ?? [];
+    list.push(i);
+    queues.set(q, list);
+  }
   let done = 0;
   const t0 = performance.now();
   const deadline = t0 + (o.deadlineMs ?? 1_800_000);
@@ -77,10 +85,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     res.firstFailure ??= detail;
   };
 
-  const sender = async (): Promise<void> => {
-    for (;;) {
-      const i = next++;
-      if (i >= n) return;
+  const sender = async (queue: readonly number[]): Promise<void> => {
+    for (const i of queue) {
       if (performance.now() > deadline) {
         res.skipped++;
         continue;
@@ -111,7 +117,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     }
   };
 
-  await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, sender));
+  await Promise.all([...queues.values()].map(sender));
   res.wallSeconds = (performance.now() - t0) / 1000;
   // Skipped requests have no latency; leave them out.
   res.latenciesMs = latencies.filter((ms) => ms > 0).sort();
