@@ -156,6 +156,23 @@ export class XORChunk implements Chunk {
   }
 
   /**
+   * Empties the chunk for reuse and returns an appender for it, keeping the
+   * chunk's buffer (zeroed) instead of allocating a new one: for encoders
+   * that copy `bytes()` out after each chunk. Bytes previously returned by
+   * `bytes()` are overwritten.
+   */
+  reset(): XORAppender {
+    if (!this.owned || this.w.buf.length < 128) {
+      this.w = new BitWriter(allocZeroed(128), XOR_HEADER_SIZE * 8);
+      this.owned = true;
+    } else {
+      this.w.buf.fill(0, 0, this.w.byteLength());
+      this.w.bitLen = XOR_HEADER_SIZE * 8;
+    }
+    return new XORAppender(this.w);
+  }
+
+  /**
    * An iterator from the first sample. `reuse`, if it is an iterator of
    * this encoding, is reset and returned instead of allocating. The
    * iterator decodes a private copy of the bytes taken now, so later

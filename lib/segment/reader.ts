@@ -88,7 +88,7 @@ export class SegmentTable {
       const c = r.uvarint();
       for (let j = 0; j < c; j++) {
         r.f64();
-        r.f64();
+        r.uvarint();
         r.uvarint();
         r.u8();
       }
@@ -111,8 +111,9 @@ export class SegmentTable {
       t.chunkStart[i] = ci;
       let total = 0;
       for (let j = 0; j < c; j++, ci++) {
-        t.chunkMinT[ci] = r.f64();
-        t.chunkMaxT[ci] = r.f64();
+        const minT = r.f64();
+        t.chunkMinT[ci] = minT;
+        t.chunkMaxT[ci] = minT + r.uvarint();
         const len = r.uvarint();
         t.chunkLen[ci] = len;
         total += len;
@@ -153,7 +154,10 @@ export class SegmentTable {
     return this.ids.subarray(i * SeriesIdSize, (i + 1) * SeriesIdSize);
   }
 
-  /** The canonical label bytes of series i (a view). */
+  /**
+   * The canonical label bytes of series i (a view); empty when the segment
+   * does not carry them (an earlier segment of the same writer does).
+   */
   labelsAt(i: number): Uint8Array {
     return this.bytes.subarray(this.labelsOff[i]!, this.labelsOff[i]! + this.labelsLen[i]!);
   }

@@ -34,6 +34,8 @@ export class SegmentBuilder {
   private cMin: number[] = [];
   private cMax: number[] = [];
   private cLen: number[] = [];
+  /** One chunk encoder, reset for every chunk (its bytes are copied out). */
+  private readonly chunk = new XORChunk();
 
   constructor() {
     this.data.u32(SegmentMagic);
@@ -47,6 +49,8 @@ export class SegmentBuilder {
    * Adds one series with samples `t[from..to)`, `v[from..to)`, which must be
    * in strictly increasing time order (sorted and deduplicated by the
    * caller). `id` is the 16-byte series id; ids must ascend between calls.
+   * `labels` are the canonical label bytes, or empty when an earlier
+   * segment of the same writer already carries them (see FORMAT.md).
    */
   addSeries(id: Uint8Array, labels: Uint8Array, t: Float64Array, v: Float64Array, from: number, to: number): void {
     if (id.length !== SeriesIdSize) throw new Error(`series id must be ${SeriesIdSize} bytes`);
@@ -62,8 +66,7 @@ export class SegmentBuilder {
 
     let i = from;
     while (i < to) {
-      const chunk = new XORChunk();
-      const app = chunk.appender();
+      const app = this.chunk.reset();
       const first = t[i]!;
       let n = 0;
       let last = first;
@@ -73,7 +76,7 @@ export class SegmentBuilder {
         i++;
         n++;
       }
-      const bytes = chunk.bytes();
+      const bytes = this.chunk.bytes();
       this.data.bytes(bytes);
       this.cMin.push(first);
       this.cMax.push(last);
@@ -88,7 +91,7 @@ export class SegmentBuilder {
     tb.uvarint(this.cMin.length);
     for (let c = 0; c < this.cMin.length; c++) {
       tb.f64(this.cMin[c]!);
-      tb.f64(this.cMax[c]!);
+      tb.uvarint(this.cMax[c]! - this.cMin[c]!); // exact: a chunk spans at most 2^51 ms
       tb.uvarint(this.cLen[c]!);
       tb.u8(Encoding.XOR);
     }

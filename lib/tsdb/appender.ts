@@ -9,7 +9,7 @@
  * had no 2xx, retries.
  */
 import type { Bucket } from '../objstore/bucket.ts';
-import { bucketOf } from '../index/keys.ts';
+import { BucketMs, bucketOf } from '../index/keys.ts';
 import type { IndexEntry, LabelIndex } from '../index/label-index.ts';
 import type { Catalog, SegmentEntry } from '../catalog/catalog.ts';
 import { SegmentBuilder } from '../segment/writer.ts';
@@ -37,6 +37,8 @@ export interface AppenderDeps {
   catalog: Catalog;
   ulids: UlidFactory;
 }
+
+const Empty = new Uint8Array(0);
 
 /**
  * Collects samples of one write. `append` only buffers and is synchronous;
@@ -88,47 +90,80 @@ export class Appender {
   async commit(): Promise<CommitResult> {
     if (this.done) throw new Error('appender already committed or rolled back');
     this.done = true;
+    const n = this.n;
     const numSeries = this.series.length;
-    if (this.n === 0) return { numSeries: 0, numSamples: 0, duplicatesDropped: 0, seriesIndexed: 0, bytes: 0 };
+    if (n === 0) return { numSeries: 0, numSamples: 0, duplicatesDropped: 0, seriesIndexed: 0, bytes: 0 };
 
-    // Group samples by series with a counting sort (stable: request order
-    // is kept within a series, so the later of two equal timestamps wins).
-    const counts = new Int32Array(numSeries + 1);
-    for (let i = 0; i < this.n; i++) counts[this.slotOf[i]! + 1]!++;
-    for (let s = 0; s < numSeries; s++) counts[s + 1]! += counts[s]!;
-    const start = counts.slice();
-    const t = new Float64Array(this.n);
-    const v = new Float64Array(this.n);
-    const fill = counts; // reused as the write cursor per slot
-    for (let i = 0; i < this.n; i++) {
-      const p = fill[this.slotOf[i]!]!++;
-      t[p] = this.ts[i]!;
-      v[p] = this.vs[i]!;
+    // Group samples by series. Slots are numbered in order of first
+    // appearance, so when each series' samples were appended together (the
+    // usual case) they already are grouped; otherwise a stable counting
+    // sort groups them (keeping request order, so that of two equal
+    // timestamps the later one wins).
+    const start = new Int32Array(numSeries + 1);
+    let t = this.ts;
+    let v = this.vs;
+    let grouped = true;
+    for (let i = 1; i < n; i++) {
+      if (this.slotOf[i]! < this.slotOf[i - 1]!) {
+        grouped = false;
+        break;
+      }
+    }
+    if (grouped) {
+      for (let i = 0; i < n; i++) start[this.slotOf[i]! + 1]!++;
+      for (let s = 0; s < numSeries; s++) start[s + 1]! += start[s]!;
+    } else {
+      for (let i = 0; i < n; i++) start[this.slotOf[i]! + 1]!++;
+      for (let s = 0; s < numSeries; s++) start[s + 1]! += start[s]!;
+      const fill = start.slice();
+      t = new Float64Array(n);
+      v = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const p = fill[this.slotOf[i]!]!++;
+        t[p] = this.ts[i]!;
+        v[p] = this.vs[i]!;
+      }
     }
 
     // Series in id order, as the segment table wants them.
-    const order = Array.from({ length: numSeries }, (_, i) => i);
-    order.sort((a, b) => (this.series[a]!.id < this.series[b]!.id ? -1 : 1));
+    const keys = new Float64Array(numSeries);
+    for (let s = 0; s < numSeries; s++) keys[s] = this.series[s]!.sortKey;
+    const order = new Uint32Array(numSeries);
+    for (let s = 0; s < numSeries; s++) order[s] = s;
+    const series = this.series;
+    order.sort((a, b) => keys[a]! - keys[b]! || (series[a]!.id < series[b]!.id ? -1 : series[a]!.id > series[b]!.id ? 1 : 0));
 
     const builder = new SegmentBuilder();
     const newEntries: { s: SeriesEntry; bucket: number }[] = [];
-    let kept = 0;
     const buckets = new Set<number>();
-    for (const slot of order) {
+    let lastBucket = NaN;
+    let kept = 0;
+    for (let k = 0; k < numSeries; k++) {
+      const slot = order[k]!;
       const from = start[slot]!;
       const to = sortDedup(t, v, from, start[slot + 1]!);
       kept += to - from;
-      const s = this.series[slot]!;
-      builder.addSeries(s.idBytes, s.canonical, t, v, from, to);
+      const s = series[slot]!;
       // Samples are sorted, so each bucket of the series is one run.
-      let prev = NaN;
-      for (let i = from; i < to; i++) {
+      let defining = false;
+      for (let i = from; i < to; ) {
         const b = bucketOf(t[i]!);
-        if (b === prev) continue;
-        prev = b;
-        buckets.add(b);
-        if (!s.indexed.includes(b)) newEntries.push({ s, bucket: b });
+        if (b !== lastBucket) {
+          buckets.add(b);
+          lastBucket = b;
+        }
+        if (!s.indexed.includes(b)) {
+          newEntries.push({ s, bucket: b });
+          defining = true;
+        }
+        // Skip the rest of this bucket's run.
+        const end = (b + 1) * BucketMs;
+        if (t[to - 1]! < end) break;
+        while (i < to && t[i]! < end) i++;
       }
+      // Labels travel with the first segment of this process that holds the
+      // series in a bucket; later ones carry the id only (FORMAT.md).
+      builder.addSeries(s.idBytes, defining ? s.canonical : Empty, t, v, from, to);
     }
     const { bytes, meta } = builder.finish();
     const id = this.deps.ulids.next();
@@ -138,8 +173,10 @@ export class Appender {
     const seriesIndexed = await this.indexNew(newEntries);
     const entry: SegmentEntry = { kind: 'segment', id, key, ...meta };
     await this.deps.catalog.addSegment(entry, [...buckets].sort((a, b) => a - b));
+    // Only now is the segment (and the labels it carries) committed.
+    for (const p of newEntries) if (!p.s.indexed.includes(p.bucket)) p.s.indexed.push(p.bucket);
 
-    return { segmentId: id, numSeries, numSamples: kept, duplicatesDropped: this.n - kept, seriesIndexed, bytes: bytes.length };
+    return { segmentId: id, numSeries, numSamples: kept, duplicatesDropped: n - kept, seriesIndexed, bytes: bytes.length };
   }
 
   /** Writes index entries for (series, bucket) pairs not yet indexed. */
@@ -155,7 +192,6 @@ export class Appender {
       if (!present[i]) todo.push({ bucket: p.bucket, id: p.s.id, labels: p.s.labels, canonical: p.s.canonical });
     }
     await index.add(todo);
-    for (const p of pairs) if (!p.s.indexed.includes(p.bucket)) p.s.indexed.push(p.bucket);
     return todo.length;
   }
 

@@ -41,7 +41,10 @@ export function tenantIndexPrefix(tenant: string): string {
 export function newSeriesEntry(labels: Labels): SeriesEntry {
   const canonical = encodeLabels(labels);
   const id = seriesId(canonical);
-  return { labels, canonical, id, idBytes: seriesIdFromHex(id), indexed: [] };
+  const idBytes = seriesIdFromHex(id);
+  let sortKey = 0;
+  for (let i = 0; i < 6; i++) sortKey = sortKey * 256 + idBytes[i]!;
+  return { labels, canonical, id, idBytes, sortKey, indexed: [] };
 }
 
 /** One tenant's storage. */

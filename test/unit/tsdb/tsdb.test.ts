@@ -134,3 +134,40 @@ describe('tsdb', () => {
     assert.deepEqual([...v.subarray(0, end)], [11, 20, 30, 51]);
   });
 });
+
+describe('labels in segments', () => {
+  it('are carried by the first committed segment of a process per series and bucket, then only ids', async () => {
+    const { readSegmentTable } = await import('../../../lib/segment/reader.ts');
+    const bucket = new MemBucket();
+    const kv = new MemKVStore();
+    const write = async (st: Storage, t: number) => {
+      const app = st.tenant('t').appender();
+      app.append(newSeriesEntryCached(st, 'a'), t, 1);
+      await app.commit();
+    };
+    const cache = new Map<Storage, ReturnType<typeof newSeriesEntry>>();
+    const newSeriesEntryCached = (st: Storage, v: string) => {
+      if (!cache.has(st)) cache.set(st, newSeriesEntry(labelsFromPairs({ __name__: 'm', v })));
+      return cache.get(st)!;
+    };
+    const p1 = new Storage({ bucket, kv });
+    await write(p1, 1000);
+    await write(p1, 2000);
+    await write(p1, 2 * BucketMs); // a new bucket: labels again
+    const p2 = new Storage({ bucket, kv }); // a second process
+    await write(p2, 3000);
+
+    const labelBytes: number[] = [];
+    for await (const key of bucket.iter('tenants/t/segments/')) {
+      const { table } = await readSegmentTable(bucket, key);
+      labelBytes.push(table.labelsAt(0).length);
+    }
+    assert.equal(labelBytes.length, 4);
+    assert.ok(labelBytes[0]! > 0, 'first segment defines the series');
+    assert.equal(labelBytes[1], 0, 'second segment refers by id');
+    assert.ok(labelBytes[2]! > 0, 'new bucket: defined again');
+    assert.ok(labelBytes[3]! > 0, 'new process: defined again');
+    const got = await selectAll(p2, 't', 0, 3 * BucketMs, [newMatcher(MatchType.Equal, '__name__', 'm')]);
+    assert.deepEqual(got[0]!.samples, [[1000, 1], [2000, 1], [3000, 1], [2 * BucketMs, 1]]);
+  });
+});
