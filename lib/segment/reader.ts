@@ -102,6 +102,9 @@ export class SegmentTable {
     let ci = 0;
     for (let i = 0; i < n; i++) {
       t.ids.set(r.bytes(SeriesIdSize), i * SeriesIdSize);
+      if (i > 0 && compareIds(t.ids, (i - 1) * SeriesIdSize, i * SeriesIdSize) >= 0) {
+        throw new CorruptionError(`${what}: series ids out of order at series ${i}`);
+      }
       const ll = r.uvarint();
       t.labelsOff[i] = r.pos;
       t.labelsLen[i] = ll;
@@ -214,4 +217,12 @@ export function checkHeader(obj: Uint8Array, what = 'segment'): void {
   const version = r.u8();
   if (magic !== SegmentMagic) throw new CorruptionError(`${what}: bad header magic 0x${magic.toString(16)}`);
   if (version !== SegmentVersion) throw new CorruptionError(`${what}: unsupported version ${version}`);
+}
+
+function compareIds(ids: Uint8Array, a: number, b: number): number {
+  for (let k = 0; k < SeriesIdSize; k++) {
+    const d = ids[a + k]! - ids[b + k]!;
+    if (d !== 0) return d;
+  }
+  return 0;
 }

@@ -29,11 +29,10 @@ export class SegmentBuilder {
   private numSamples = 0;
   private minTime = Infinity;
   private maxTime = -Infinity;
-  private lastId: Uint8Array | undefined;
   // Per-series chunk descriptors, reused between series.
-  private cMin: number[] = [];
-  private cMax: number[] = [];
-  private cLen: number[] = [];
+  private cMin = new Float64Array(8);
+  private cMax = new Float64Array(8);
+  private cLen = new Uint32Array(8);
   /** One chunk encoder, reset for every chunk (its bytes are copied out). */
   private readonly chunk = new XORChunk();
 
@@ -48,39 +47,50 @@ export class SegmentBuilder {
   /**
    * Adds one series with samples `t[from..to)`, `v[from..to)`, which must be
    * in strictly increasing time order (sorted and deduplicated by the
-   * caller). `id` is the 16-byte series id; ids must ascend between calls.
+   * caller). `id` is the 16-byte series id; ids must ascend between calls
+   * (the appender sorts them; not checked here, `SegmentTable.parse` does).
    * `labels` are the canonical label bytes, or empty when an earlier
    * segment of the same writer already carries them (see FORMAT.md).
    */
   addSeries(id: Uint8Array, labels: Uint8Array, t: Float64Array, v: Float64Array, from: number, to: number): void {
     if (id.length !== SeriesIdSize) throw new Error(`series id must be ${SeriesIdSize} bytes`);
-    if (this.lastId !== undefined && compareBytes(this.lastId, id) >= 0) {
-      throw new Error('series must be added in ascending id order');
-    }
     if (to <= from) throw new Error('series without samples');
-    this.lastId = id;
     const dataOffset = this.data.len;
-    this.cMin.length = 0;
-    this.cMax.length = 0;
-    this.cLen.length = 0;
+    let nc = 0;
 
-    let i = from;
-    while (i < to) {
-      const app = this.chunk.reset();
-      const first = t[i]!;
-      let n = 0;
-      let last = first;
-      while (i < to && n < SamplesPerChunk && t[i]! - first <= MaxChunkSpanMs) {
-        last = t[i]!;
-        app.append(last, v[i]!);
-        i++;
-        n++;
+    if (to - from === 1 && Math.abs(t[from]!) < SingleSampleFastPathLimit) {
+      // One sample (the common case: one per series per request): the XOR
+      // chunk is just the header, the timestamp as a varint and the value's
+      // 64 bits, written straight into the data section.
+      this.data.u8(0);
+      this.data.u8(1);
+      this.data.varint(t[from]!);
+      this.data.f64bits(v[from]!);
+      this.cMin[0] = t[from]!;
+      this.cMax[0] = t[from]!;
+      this.cLen[0] = this.data.len - dataOffset;
+      nc = 1;
+    } else {
+      let i = from;
+      while (i < to) {
+        const app = this.chunk.reset();
+        const first = t[i]!;
+        let n = 0;
+        let last = first;
+        while (i < to && n < SamplesPerChunk && t[i]! - first <= MaxChunkSpanMs) {
+          last = t[i]!;
+          app.append(last, v[i]!);
+          i++;
+          n++;
+        }
+        const bytes = this.chunk.bytes();
+        this.data.bytes(bytes);
+        if (nc === this.cMin.length) this.growChunkScratch();
+        this.cMin[nc] = first;
+        this.cMax[nc] = last;
+        this.cLen[nc] = bytes.length;
+        nc++;
       }
-      const bytes = this.chunk.bytes();
-      this.data.bytes(bytes);
-      this.cMin.push(first);
-      this.cMax.push(last);
-      this.cLen.push(bytes.length);
     }
 
     const tb = this.table;
@@ -88,20 +98,32 @@ export class SegmentBuilder {
     tb.uvarint(labels.length);
     tb.bytes(labels);
     tb.uvarint(dataOffset);
-    tb.uvarint(this.cMin.length);
-    for (let c = 0; c < this.cMin.length; c++) {
+    tb.uvarint(nc);
+    for (let c = 0; c < nc; c++) {
       tb.f64(this.cMin[c]!);
       tb.uvarint(this.cMax[c]! - this.cMin[c]!); // exact: a chunk spans at most 2^51 ms
       tb.uvarint(this.cLen[c]!);
       tb.u8(Encoding.XOR);
     }
-    const all = this.data.finish();
-    tb.u32(crc32c(all.subarray(dataOffset)));
+    tb.u32(crc32c(this.data.finish().subarray(dataOffset)));
 
     this.numSeries++;
     this.numSamples += to - from;
     if (t[from]! < this.minTime) this.minTime = t[from]!;
     if (t[to - 1]! > this.maxTime) this.maxTime = t[to - 1]!;
+  }
+
+  private growChunkScratch(): void {
+    const n = this.cMin.length * 2;
+    const min = new Float64Array(n);
+    min.set(this.cMin);
+    const max = new Float64Array(n);
+    max.set(this.cMax);
+    const len = new Uint32Array(n);
+    len.set(this.cLen);
+    this.cMin = min;
+    this.cMax = max;
+    this.cLen = len;
   }
 
   /** Lays out table and footer; returns the object bytes and its metadata. */
@@ -145,6 +167,12 @@ export class SegmentBuilder {
     };
   }
 }
+
+/**
+ * Timestamps below this magnitude take the single-sample fast path; larger
+ * ones go through the XOR appender (same bytes, exact 64-bit varints).
+ */
+const SingleSampleFastPathLimit = 2 ** 52;
 
 /** Bytewise comparison (the order of hex ids, too). */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -6,6 +6,10 @@
  */
 import { CorruptionError } from './errors.ts';
 
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+const HiWord = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
 /** A growable byte buffer. `finish()` returns a view of what was written. */
 export class ByteWriter {
   private buf: Uint8Array;
@@ -53,6 +57,44 @@ export class ByteWriter {
       v = Math.floor(v / 0x80);
     }
     this.buf[this.len++] = v;
+  }
+
+  /**
+   * Signed zig-zag varint, as Go's binary.PutVarint writes it, exact for
+   * every safe integer: the first byte holds the sign and the low 6 bits of
+   * the magnitude, then the rest of the magnitude follows as a uvarint.
+   */
+  varint(v: number): void {
+    const neg = v < 0 ? 1 : 0;
+    let mag = neg === 1 ? -v - 1 : v;
+    const first = ((mag % 0x40) << 1) | neg;
+    mag = Math.floor(mag / 0x40);
+    if (mag === 0) {
+      this.u8(first);
+      return;
+    }
+    this.u8(first | 0x80);
+    this.uvarint(mag);
+  }
+
+  /** A float64 big-endian, bit for bit (NaN payloads kept). */
+  f64bits(v: number): void {
+    this.grow(8);
+    f64[0] = v;
+    const b = this.buf;
+    let p = this.len;
+    // u32[1] is the high word on little-endian machines, u32[0] on big-endian.
+    const hi = u32[HiWord]!;
+    const lo = u32[1 - HiWord]!;
+    b[p++] = hi >>> 24;
+    b[p++] = (hi >>> 16) & 0xff;
+    b[p++] = (hi >>> 8) & 0xff;
+    b[p++] = hi & 0xff;
+    b[p++] = lo >>> 24;
+    b[p++] = (lo >>> 16) & 0xff;
+    b[p++] = (lo >>> 8) & 0xff;
+    b[p++] = lo & 0xff;
+    this.len = p;
   }
 
   bytes(b: Uint8Array): void {

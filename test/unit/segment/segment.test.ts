@@ -72,11 +72,34 @@ describe('segment', () => {
     assert.equal(k, 250);
   });
 
-  it('rejects series out of id order', () => {
+  it('a table with series out of id order does not parse', () => {
     const b = new SegmentBuilder();
     const s = samples(1, 0);
     b.addSeries(id(2), new Uint8Array(), s.t, s.v, 0, 1);
-    assert.throws(() => b.addSeries(id(1), new Uint8Array(), s.t, s.v, 0, 1), /ascending/);
+    b.addSeries(id(1), new Uint8Array(), s.t, s.v, 0, 1);
+    const { bytes, meta } = b.finish();
+    assert.throws(() => SegmentTable.parse(bytes.subarray(meta.tableOffset, meta.tableOffset + meta.tableLength)), /out of order/);
+  });
+
+  it('writes single-sample chunks exactly as the XOR appender does', () => {
+    const bits = new DataView(new ArrayBuffer(8));
+    const fromBits = (hi: number, lo: number) => (bits.setUint32(0, hi), bits.setUint32(4, lo), bits.getFloat64(0));
+    const times = [0, 1, -1, 63, 64, -64, -65, 1_700_000_000_123, -1_700_000_000_123, 2 ** 52 - 1, -(2 ** 52 - 1), 2 ** 52, -(2 ** 52), 2 ** 53 - 1, -(2 ** 53 - 1)];
+    const values = [0, -0, 1.5, NaN, fromBits(0x7ff00000, 2), fromBits(0x7ff80000, 0xbeef), Infinity, -Infinity, 5e-324, -Number.MAX_VALUE];
+    for (const t of times) {
+      for (const v of values) {
+        const b = new SegmentBuilder();
+        b.addSeries(id(1), new Uint8Array(), Float64Array.of(t), Float64Array.of(v), 0, 1);
+        const { bytes, meta } = b.finish();
+        const table = SegmentTable.parse(bytes.subarray(meta.tableOffset, meta.tableOffset + meta.tableLength));
+        const got = bytes.subarray(table.dataOffset[0]!, table.dataOffset[0]! + table.dataLength[0]!);
+        const want = new XORChunk();
+        want.appender().append(t, v);
+        assert.deepEqual([...got], [...want.bytes()], `t=${t} v=${v}`);
+        assert.equal(table.chunkMinT[0], t);
+        assert.equal(table.chunkMaxT[0], t);
+      }
+    }
   });
 
   it('detects corruption of the table, the chunks and the footer', async () => {

@@ -154,7 +154,11 @@ describe('labels in segments', () => {
     await write(p1, 1000);
     await write(p1, 2000);
     await write(p1, 2 * BucketMs); // a new bucket: labels again
-    const p2 = new Storage({ bucket, kv }); // a second process
+    // A second process. Its ULIDs start in a later millisecond, so object
+    // order below is write order (within one ms, two processes' ids order
+    // by their random part).
+    await new Promise((r) => setTimeout(r, 5));
+    const p2 = new Storage({ bucket, kv });
     await write(p2, 3000);
 
     const labelBytes: number[] = [];
