@@ -31,8 +31,33 @@ export interface IndexEntry {
 /** Upper bound of parallel point reads one call issues. */
 const ReadConcurrency = 32;
 
+/** Buckets whose written names/values this process remembers. */
+const RememberedBuckets = 4;
+
 export class LabelIndex {
+  /**
+   * Per bucket, the names (`n:<name>`) and values (`v:<name>=<value>`)
+   * items this process has written durably: new series mostly share them,
+   * so they are written once per process instead of once per series.
+   */
+  private readonly written = new Map<number, Set<string>>();
+
   constructor(private readonly kv: KVStore) {}
+
+  private writtenIn(bucket: number): Set<string> {
+    let set = this.written.get(bucket);
+    if (set === undefined) {
+      set = new Set();
+      this.written.set(bucket, set);
+      if (this.written.size > RememberedBuckets) {
+        // Forget the bucket furthest from this one (usually the oldest).
+        let far = bucket;
+        for (const b of this.written.keys()) if (Math.abs(b - bucket) > Math.abs(far - bucket)) far = b;
+        this.written.delete(far);
+      }
+    }
+    return set;
+  }
 
   /** Whether the series record of `id` exists in `bucket`. */
   async hasSeries(bucket: number, id: string): Promise<boolean> {
@@ -46,16 +71,25 @@ export class LabelIndex {
   async add(entries: readonly IndexEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const first = new Map<string, KVItem>();
+    const shared: { bucket: number; key: string }[] = [];
     for (const e of entries) {
+      const written = this.writtenIn(e.bucket);
       for (const { name, value } of e.labels) {
         putOnce(first, { pk: IndexKeys.postings(e.bucket, name, value), sk: e.id, value: Present });
-        const nk = keyString(name);
-        putOnce(first, { pk: IndexKeys.names(e.bucket), sk: nk, value: isShortened(nk) ? Utf8.encode(name) : Present });
-        const vk = keyString(value);
-        putOnce(first, { pk: IndexKeys.values(e.bucket, name), sk: vk, value: isShortened(vk) ? Utf8.encode(value) : Present });
+        const n = `n:${name}`;
+        if (!written.has(n)) {
+          const nk = keyString(name);
+          if (putOnce(first, { pk: IndexKeys.names(e.bucket), sk: nk, value: isShortened(nk) ? Utf8.encode(name) : Present })) shared.push({ bucket: e.bucket, key: n });
+        }
+        const v = `v:${name}=${value}`;
+        if (!written.has(v)) {
+          const vk = keyString(value);
+          if (putOnce(first, { pk: IndexKeys.values(e.bucket, name), sk: vk, value: isShortened(vk) ? Utf8.encode(value) : Present })) shared.push({ bucket: e.bucket, key: v });
+        }
       }
     }
     await this.kv.batchPut([...first.values()]);
+    for (const { bucket, key } of shared) this.writtenIn(bucket).add(key);
     const records = new Map<string, KVItem>();
     for (const e of entries) putOnce(records, { pk: IndexKeys.series(e.bucket), sk: e.id, value: e.canonical });
     await this.kv.batchPut([...records.values()]);
@@ -162,7 +196,10 @@ export class LabelIndex {
   }
 }
 
-function putOnce(map: Map<string, KVItem>, item: KVItem): void {
+/** Adds the item unless one with its key is there; true if added. */
+function putOnce(map: Map<string, KVItem>, item: KVItem): boolean {
   const k = `${item.pk}\u0000${item.sk}`;
-  if (!map.has(k)) map.set(k, item);
+  if (map.has(k)) return false;
+  map.set(k, item);
+  return true;
 }

@@ -126,12 +126,8 @@ export class Appender {
     }
 
     // Series in id order, as the segment table wants them.
-    const keys = new Float64Array(numSeries);
-    for (let s = 0; s < numSeries; s++) keys[s] = this.series[s]!.sortKey;
-    const order = new Uint32Array(numSeries);
-    for (let s = 0; s < numSeries; s++) order[s] = s;
     const series = this.series;
-    order.sort((a, b) => keys[a]! - keys[b]! || (series[a]!.id < series[b]!.id ? -1 : series[a]!.id > series[b]!.id ? 1 : 0));
+    const order = idOrder(series);
 
     const builder = new SegmentBuilder();
     const newEntries: { s: SeriesEntry; bucket: number }[] = [];
@@ -207,6 +203,40 @@ export class Appender {
     this.ts = ts;
     this.vs = vs;
   }
+}
+
+/** Slots per request that `idOrder` packs next to a key in one double. */
+const PackedSlots = 2 ** 17;
+
+/**
+ * The positions of `series` in ascending id order. Sorting doubles without
+ * a comparator is native and fast, so each series becomes one double: the
+ * top 36 bits of its id, then its position (17 bits). Equal 36-bit prefixes
+ * (rare: ~3e-5 per 2000 series) are then put in full id order.
+ */
+export function idOrder(series: readonly SeriesEntry[]): Uint32Array {
+  const n = series.length;
+  const order = new Uint32Array(n);
+  if (n >= PackedSlots) {
+    for (let s = 0; s < n; s++) order[s] = s;
+    return order.sort((a, b) => (series[a]!.id < series[b]!.id ? -1 : series[a]!.id > series[b]!.id ? 1 : 0));
+  }
+  const packed = new Float64Array(n);
+  for (let s = 0; s < n; s++) packed[s] = Math.floor(series[s]!.sortKey / 4096) * PackedSlots + s;
+  packed.sort();
+  for (let k = 0; k < n; k++) order[k] = packed[k]! % PackedSlots;
+  for (let k = 1; k < n; k++) {
+    if (Math.floor(packed[k]! / PackedSlots) !== Math.floor(packed[k - 1]! / PackedSlots)) continue;
+    // Insertion step on a tie of the prefix: compare the full ids.
+    for (let j = k; j > 0 && Math.floor(packed[j]! / PackedSlots) === Math.floor(packed[j - 1]! / PackedSlots); j--) {
+      const a = order[j - 1]!;
+      const b = order[j]!;
+      if (series[a]!.id <= series[b]!.id) break;
+      order[j - 1] = b;
+      order[j] = a;
+    }
+  }
+  return order;
 }
 
 /**

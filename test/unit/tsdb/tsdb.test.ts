@@ -175,3 +175,30 @@ describe('labels in segments', () => {
     assert.deepEqual(got[0]!.samples, [[1000, 1], [2000, 1], [3000, 1], [2 * BucketMs, 1]]);
   });
 });
+
+describe('idOrder', () => {
+  it('orders series by full id, also when the 36-bit prefixes tie', async () => {
+    const { idOrder } = await import('../../../lib/tsdb/appender.ts');
+    const mk = (hex: string) => {
+      const idBytes = Uint8Array.from(Buffer.from(hex, 'hex'));
+      let sortKey = 0;
+      for (let i = 0; i < 6; i++) sortKey = sortKey * 256 + idBytes[i]!;
+      return { ...newSeriesEntry(labelsFromPairs({ a: hex })), id: hex, idBytes, sortKey };
+    };
+    const ids = [
+      'ffffffffff00000000000000000000aa',
+      '000000000100000000000000000000ff', // same 36-bit prefix as the next two
+      '000000000200000000000000000000aa',
+      '000000000000000000000000000000bb',
+      '7f00000000000000000000000000000a',
+      '00000000000000000000000000000001',
+    ];
+    let seed = 3;
+    for (let round = 0; round < 50; round++) {
+      const shuffled = [...ids].sort(() => ((seed = (seed * 48271) % 2147483647) % 3) - 1);
+      const entries = shuffled.map(mk);
+      const got = [...idOrder(entries)].map((i) => entries[i]!.id);
+      assert.deepEqual(got, [...ids].sort());
+    }
+  });
+});
