@@ -20,6 +20,7 @@ import type { SeriesEntry } from '../tsdb/series-cache.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from '../server/types.ts';
 import type { Logger } from '../util/logger.ts';
 import { BadInputError, TooLargeError } from '../util/errors.ts';
+import { hashBytes } from '../util/hash.ts';
 import { errorResponse, HttpError, reasonOf, statusOf } from './errors.ts';
 import type { RemoteMetrics } from './metrics.ts';
 
@@ -96,12 +97,13 @@ export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
       const db = opts.storage.tenant(tenant);
       const app = db.appender();
       const key = Buffer.from(wr.buf.buffer, wr.buf.byteOffset, wr.buf.byteLength);
+      const dv = new DataView(wr.buf.buffer, wr.buf.byteOffset, wr.buf.byteLength);
       let seriesWithSamples = 0;
       for (let i = 0; i < wr.numSeries; i++) {
         const from = wr.sampleStart[i]!;
         const to = wr.sampleStart[i + 1]!;
         if (from === to) continue; // e.g. a series carrying only exemplars
-        const s = resolveSeries(db, wr, i, key, limits);
+        const s = resolveSeries(db, wr, i, key, dv, limits);
         app.appendMany(s, wr.timestamps, wr.values, from, to);
         seriesWithSamples++;
       }
@@ -133,11 +135,11 @@ export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
  * The series entry of series i: from the cache when these exact label bytes
  * were seen before, else decoded, validated and hashed once.
  */
-function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, key: Buffer, limits: ResolvedLimits): SeriesEntry {
+function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, key: Buffer, dv: DataView, limits: ResolvedLimits): SeriesEntry {
   const start = wr.labelsByteStart[i]!;
   const end = wr.labelsByteEnd[i]!;
-  const k = key.toString('latin1', start, end);
-  const hit = db.series.get(k);
+  const h = hashBytes(dv, wr.buf, start, end);
+  const hit = db.series.get(h, key, start, end);
   if (hit !== undefined) return hit;
 
   const names: string[] = [];
@@ -152,7 +154,7 @@ function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, key: Bu
   if (entry.canonical.length > limits.maxSeriesLabelBytes) {
     throw new BadInputError(`series ${labelsToString(labels).slice(0, 200)} has ${entry.canonical.length} bytes of labels, the limit is ${limits.maxSeriesLabelBytes}`);
   }
-  db.series.set(k, entry);
+  db.series.set(h, wr.buf, start, end, entry);
   return entry;
 }
 

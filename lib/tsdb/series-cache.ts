@@ -1,7 +1,9 @@
 /**
  * Series the process has seen, keyed by the raw protobuf bytes of their
  * labels, so a steady stream of writes skips label decoding, validation and
- * hashing for known series (as Prometheus' scrape cache does). Bounded: two
+ * hashing for known series (as Prometheus' scrape cache does). Lookups go
+ * by a 53-bit hash of the bytes and are verified against a copy of them, so
+ * a hash collision can only cost a miss, never a wrong series. Bounded: two
  * generations, the older dropped when the newer fills up.
  */
 import type { Labels } from '../labels/labels.ts';
@@ -24,26 +26,41 @@ export interface SeriesEntry {
   indexed: number[];
 }
 
+interface Cached {
+  /** The raw label bytes this entry was found under (a copy). */
+  raw: Uint8Array;
+  entry: SeriesEntry;
+}
+
 export class SeriesCache {
-  private current = new Map<string, SeriesEntry>();
-  private previous = new Map<string, SeriesEntry>();
+  private current = new Map<number, Cached>();
+  private previous = new Map<number, Cached>();
 
   constructor(private readonly maxEntries = 500_000) {}
 
-  get(key: string): SeriesEntry | undefined {
-    const e = this.current.get(key);
-    if (e !== undefined) return e;
-    const p = this.previous.get(key);
-    if (p !== undefined) this.set(key, p);
-    return p;
+  /**
+   * The series whose raw label bytes are `src[start..end)` (hash `hash`),
+   * if cached. `src` must be a Buffer (for a native compare).
+   */
+  get(hash: number, src: Buffer, start: number, end: number): SeriesEntry | undefined {
+    let c = this.current.get(hash);
+    if (c === undefined) {
+      c = this.previous.get(hash);
+      if (c === undefined) return undefined;
+      this.current.set(hash, c);
+    }
+    if (c.raw.length !== end - start || src.compare(c.raw, 0, c.raw.length, start, end) !== 0) return undefined;
+    return c.entry;
   }
 
-  set(key: string, e: SeriesEntry): void {
+  /** Caches `entry` under a copy of `src[start..end)`. */
+  set(hash: number, src: Uint8Array, start: number, end: number, entry: SeriesEntry): void {
     if (this.current.size >= this.maxEntries / 2) {
       this.previous = this.current;
       this.current = new Map();
     }
-    this.current.set(key, e);
+    // Uint8Array#slice copies (Buffer#slice would keep a view of the whole request).
+    this.current.set(hash, { raw: Uint8Array.prototype.slice.call(src, start, end), entry });
   }
 
   get size(): number {

@@ -98,9 +98,17 @@ export class ByteWriter {
   }
 
   bytes(b: Uint8Array): void {
-    this.grow(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
+    const n = b.length;
+    this.grow(n);
+    if (n <= 32) {
+      // A loop beats TypedArray#set's call overhead for short copies (ids).
+      const out = this.buf;
+      let p = this.len;
+      for (let i = 0; i < n; i++) out[p++] = b[i]!;
+    } else {
+      this.buf.set(b, this.len);
+    }
+    this.len += n;
   }
 
   /** A view of the bytes written; valid until the next write. */
