@@ -6,7 +6,6 @@
  * A 2xx answer means every sample of the request is durable and indexed
  * (DESIGN invariant 1): the handler returns only after the appender's commit.
  */
-import { Buffer } from 'node:buffer';
 import { decodeWriteRequest } from '../prompb/write-v1.ts';
 import { utf8Decode } from '../prompb/pb.ts';
 import { snappyDecode } from '../prompb/snappy.ts';
@@ -96,14 +95,13 @@ export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
       }
       const db = opts.storage.tenant(tenant);
       const app = db.appender();
-      const key = Buffer.from(wr.buf.buffer, wr.buf.byteOffset, wr.buf.byteLength);
       const dv = new DataView(wr.buf.buffer, wr.buf.byteOffset, wr.buf.byteLength);
       let seriesWithSamples = 0;
       for (let i = 0; i < wr.numSeries; i++) {
         const from = wr.sampleStart[i]!;
         const to = wr.sampleStart[i + 1]!;
         if (from === to) continue; // e.g. a series carrying only exemplars
-        const s = resolveSeries(db, wr, i, key, dv, limits);
+        const s = resolveSeries(db, wr, i, dv, limits);
         app.appendMany(s, wr.timestamps, wr.values, from, to);
         seriesWithSamples++;
       }
@@ -135,11 +133,11 @@ export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
  * The series entry of series i: from the cache when these exact label bytes
  * were seen before, else decoded, validated and hashed once.
  */
-function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, key: Buffer, dv: DataView, limits: ResolvedLimits): SeriesEntry {
+function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, dv: DataView, limits: ResolvedLimits): SeriesEntry {
   const start = wr.labelsByteStart[i]!;
   const end = wr.labelsByteEnd[i]!;
   const h = hashBytes(dv, wr.buf, start, end);
-  const hit = db.series.get(h, key, start, end);
+  const hit = db.series.get(h, wr.buf, dv, start, end);
   if (hit !== undefined) return hit;
 
   const names: string[] = [];
