@@ -30,6 +30,40 @@ export async function openLocalStorage(dataDir: string): Promise<Storage> {
   return new Storage({ bucket, kv });
 }
 
+/** Storage flags of `stratus serve` (see cli.ts). */
+export interface StorageConfig {
+  storage: 'local' | 'aws';
+  dataDir: string;
+  bucket: string;
+  table: string;
+  createResources: boolean;
+}
+
+/**
+ * Opens the storage `stratus serve` was told to use. For `aws`, the SDK
+ * finds endpoints (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB), region
+ * and credentials in its standard places. Path-style S3 addressing works on
+ * AWS (for bucket names without dots) and on every S3-compatible server.
+ */
+export async function openStorage(cfg: StorageConfig): Promise<Storage> {
+  if (cfg.storage === 'local') return openLocalStorage(cfg.dataDir);
+  const [{ S3Client }, { DynamoDBClient }, { S3Bucket }, { ensureBucket }, { DynamoKVStore }, { ensureTable }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('@aws-sdk/client-dynamodb'),
+    import('../objstore/s3/s3-bucket.ts'),
+    import('../objstore/s3/ensure-bucket.ts'),
+    import('../kvstore/dynamodb/dynamo-store.ts'),
+    import('../kvstore/dynamodb/ensure-table.ts'),
+  ]);
+  const s3 = new S3Client({ forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  const ddb = new DynamoDBClient({});
+  if (cfg.createResources) {
+    await ensureBucket(s3, cfg.bucket);
+    await ensureTable(ddb, cfg.table);
+  }
+  return new Storage({ bucket: new S3Bucket({ client: s3, bucket: cfg.bucket }), kv: new DynamoKVStore({ client: ddb, table: cfg.table }) });
+}
+
 export interface RemoteRoutesOptions {
   storage: Storage;
   registry: Registry;

@@ -18,6 +18,14 @@ export interface ServeConfig {
   dataDir: string;
   /** Lowest level logged. @default 'info' */
   logLevel: LogLevelName;
+  /** `local` (filesystem + LevelDB under dataDir) or `aws` (S3 + DynamoDB). @default 'local' */
+  storage: 'local' | 'aws';
+  /** S3 bucket, with storage `aws`. */
+  bucket: string;
+  /** DynamoDB table, with storage `aws`. */
+  table: string;
+  /** With storage `aws`: create the bucket and table if missing. @default false */
+  createResources: boolean;
 }
 
 /** A parsed command line. */
@@ -39,6 +47,8 @@ interface FlagSpec {
   placeholder: string;
   default: string;
   help: string;
+  /** A switch: `--flag` alone means true; `--flag=false` is allowed. */
+  boolean?: true;
 }
 
 const FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -53,6 +63,21 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
     placeholder: 'PATH',
     default: './data',
     help: 'Directory holding the stored objects and the index.',
+  },
+  storage: {
+    key: 'storage',
+    placeholder: 'KIND',
+    default: 'local',
+    help: 'Where data lives: "local" (filesystem + LevelDB under --data-dir) or "aws" (S3 + DynamoDB; endpoints from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB, region and credentials from the standard AWS chain).',
+  },
+  bucket: { key: 'bucket', placeholder: 'NAME', default: '', help: 'S3 bucket of the objects (with --storage=aws).' },
+  table: { key: 'table', placeholder: 'NAME', default: '', help: 'DynamoDB table of the index and catalog (with --storage=aws).' },
+  'create-resources': {
+    key: 'createResources',
+    placeholder: 'BOOL',
+    default: 'false',
+    boolean: true,
+    help: 'Create the bucket and table if missing (emulators, first runs; in AWS the stack creates them).',
   },
   'log.level': {
     key: 'logLevel',
@@ -77,7 +102,7 @@ export const USAGE = `usage: stratus <command> [<flags>]
 Long-term storage for Prometheus: remote_write in, remote_read out.
 
 Commands:
-  serve  Run the local server, storing data on the filesystem.
+  serve  Run the server: remote_write and remote_read over local or AWS storage.
 
 Flags:
 ${flagsHelp()}`;
@@ -104,6 +129,8 @@ export function parseArgs(argv: readonly string[]): CliCommand {
       let value: string;
       if (eq >= 0) {
         value = arg.slice(eq + 1);
+      } else if (FLAGS[name]!.boolean) {
+        value = 'true';
       } else {
         const next = argv[i + 1];
         if (next === undefined || next.startsWith('--')) throw new UsageError(`flag --${name} needs a value`);
@@ -138,7 +165,17 @@ function serveConfig(values: ReadonlyMap<string, string>): ServeConfig {
   if (!isLogLevel(logLevel)) {
     throw new UsageError(`flag --log.level is "${logLevel}"; want one of ${Object.keys(LogLevel).join(', ')}`);
   }
-  return { listenAddress, dataDir, logLevel };
+  const storage = get('storage');
+  if (storage !== 'local' && storage !== 'aws') throw new UsageError(`flag --storage is "${storage}"; want local or aws`);
+  const bucket = get('bucket');
+  const table = get('table');
+  const cr = get('create-resources');
+  if (cr !== 'true' && cr !== 'false') throw new UsageError(`flag --create-resources is "${cr}"; want true or false`);
+  if (storage === 'aws' && (bucket === '' || table === '')) throw new UsageError('--storage=aws needs --bucket and --table');
+  if (storage === 'local' && (bucket !== '' || table !== '' || cr === 'true')) {
+    throw new UsageError('--bucket, --table and --create-resources go with --storage=aws');
+  }
+  return { listenAddress, dataDir, logLevel, storage, bucket, table, createResources: cr === 'true' };
 }
 
 /** What {@link runCli} needs from its surroundings. */

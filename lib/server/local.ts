@@ -1,7 +1,8 @@
 /**
- * `stratus serve` (`npm start`): the local server, one process serving
- * remote_write and remote_read over the embedded storage (filesystem +
- * LevelDB under --data-dir), plus /metrics and the health endpoints.
+ * `stratus serve` (`npm start`): one process serving remote_write and
+ * remote_read over the embedded storage (filesystem + LevelDB under
+ * --data-dir) or over S3 + DynamoDB (--storage=aws), plus /metrics and the
+ * health endpoints.
  *
  * Shutdown order (SIGTERM/SIGINT): stop accepting, let in-flight requests
  * finish (bounded), then close the storage, so every acknowledged write is
@@ -12,7 +13,7 @@ import type { ServeConfig } from './cli.ts';
 import { HttpServer } from './http.ts';
 import { createMetricsRegistry } from './metrics.ts';
 import { waitForShutdownSignal } from './signals.ts';
-import { openLocalStorage, remoteRoutes } from './app.ts';
+import { openStorage, remoteRoutes } from './app.ts';
 
 /** How long in-flight requests may run on after SIGTERM/SIGINT. */
 export const SHUTDOWN_GRACE_MS = 30_000;
@@ -25,7 +26,7 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
   const logger = createLogger({ level: cfg.logLevel });
   const sig = waitForShutdownSignal({ logger });
   try {
-    const storage = await openLocalStorage(cfg.dataDir);
+    const storage = await openStorage(cfg);
     const registry = createMetricsRegistry();
     const server = new HttpServer({
       listenAddress: cfg.listenAddress,
@@ -36,7 +37,7 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
     try {
       await server.listen();
       server.setReady(true);
-      logger.info('Stratus is ready', { dataDir: cfg.dataDir });
+      logger.info('Stratus is ready', cfg.storage === 'local' ? { storage: 'local', dataDir: cfg.dataDir } : { storage: 'aws', bucket: cfg.bucket, table: cfg.table });
       await sig.received;
       server.setReady(false);
       await server.shutdown(SHUTDOWN_GRACE_MS);

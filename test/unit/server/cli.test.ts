@@ -10,18 +10,23 @@ import { send, waitFor } from './helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = path.join(ROOT, 'bin/stratus.js');
-const DEFAULTS: ServeConfig = { listenAddress: '0.0.0.0:9201', dataDir: './data', logLevel: 'info' };
+const DEFAULTS: ServeConfig = { listenAddress: '0.0.0.0:9201', dataDir: './data', logLevel: 'info', storage: 'local', bucket: '', table: '', createResources: false };
 
 describe('parseArgs', () => {
   const ok: { args: string[]; want: CliCommand }[] = [
     { args: ['serve'], want: { command: 'serve', config: DEFAULTS } },
     {
       args: ['serve', '--listen-address=127.0.0.1:0', '--data-dir', '/tmp/d', '--log.level=debug'],
-      want: { command: 'serve', config: { listenAddress: '127.0.0.1:0', dataDir: '/tmp/d', logLevel: 'debug' } },
+      want: { command: 'serve', config: { ...DEFAULTS, listenAddress: '127.0.0.1:0', dataDir: '/tmp/d', logLevel: 'debug' } },
     },
     { args: ['--log.level', 'warn', 'serve'], want: { command: 'serve', config: { ...DEFAULTS, logLevel: 'warn' } } },
     { args: ['serve', '--listen-address=[::1]:9201'], want: { command: 'serve', config: { ...DEFAULTS, listenAddress: '[::1]:9201' } } },
     { args: ['serve', '--data-dir=a=b'], want: { command: 'serve', config: { ...DEFAULTS, dataDir: 'a=b' } } },
+    {
+      args: ['serve', '--storage=aws', '--bucket', 'b', '--table=t', '--create-resources'],
+      want: { command: 'serve', config: { ...DEFAULTS, storage: 'aws', bucket: 'b', table: 't', createResources: true } },
+    },
+    { args: ['serve', '--storage=aws', '--bucket=b', '--table=t', '--create-resources=false'], want: { command: 'serve', config: { ...DEFAULTS, storage: 'aws', bucket: 'b', table: 't' } } },
     { args: ['--help'], want: { command: 'help' } },
     { args: ['serve', '-h'], want: { command: 'help' } },
     { args: ['help'], want: { command: 'help' } },
@@ -46,6 +51,10 @@ describe('parseArgs', () => {
     { args: ['serve', '--data-dir=a', '--data-dir=b'], err: /^flag --data-dir is given more than once$/ },
     { args: ['serve', 'extra'], err: /^unexpected argument "extra"$/ },
     { args: ['serve', '--help=yes'], err: /^flag --help takes no value$/ },
+    { args: ['serve', '--storage=s3'], err: /^flag --storage is "s3"; want local or aws$/ },
+    { args: ['serve', '--storage=aws', '--bucket=b'], err: /^--storage=aws needs --bucket and --table$/ },
+    { args: ['serve', '--table=t'], err: /go with --storage=aws$/ },
+    { args: ['serve', '--storage=aws', '--bucket=b', '--table=t', '--create-resources=maybe'], err: /want true or false$/ },
   ];
   for (const c of bad) {
     it(`${JSON.stringify(c.args)} is a usage error`, () => {
