@@ -28,7 +28,51 @@ import { remoteReadChunks, remoteReadSamples, type OracleMatcher, type OracleQue
 import { remoteRead, type SampleSeries } from '../../lib/remote/client.ts';
 import { MatcherType, ResponseType } from '../../lib/prompb/types.ts';
 import { XORChunk } from '../../lib/chunkenc/xor.ts';
-import { makeStorage, startStratus, type RunningStratus } from '../helpers/stratus.ts';
+import { makeStorage, startAwsEmulators, startStratus } from '../helpers/stratus.ts';
+import { startStratusChild } from '../helpers/child.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A Stratus to test: its URL and how to stop it. */
+interface Target {
+  url: string;
+  close(): Promise<void>;
+}
+
+const targets: { name: string; start(): Promise<Target> }[] = [
+  {
+    name: 'local storage (filesystem + LevelDB)',
+    async start() {
+      const { storage, cleanup } = await makeStorage('local');
+      const srv = await startStratus(storage);
+      return { url: srv.url, close: async () => (await srv.close(), await cleanup()) };
+    },
+  },
+  {
+    name: 'stratus serve --storage=aws on s3rver + dynalite',
+    async start() {
+      const emu = await startAwsEmulators();
+      const dir = await mkdtemp(join(tmpdir(), 'stratus-aws-'));
+      const child = await startStratusChild(dir, ['--storage=aws', '--bucket=stratus-e2e', '--table=stratus-e2e', '--create-resources'], {
+        AWS_ENDPOINT_URL_S3: emu.s3.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: emu.ddb.endpoint,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      });
+      return {
+        url: child.url,
+        close: async () => {
+          const code = await child.stop();
+          await emu.stop();
+          await rm(dir, { recursive: true, force: true });
+          assert.equal(code, 0, `stratus exited with ${code}; log:\n${child.logs.join('\n')}`);
+        },
+      };
+    },
+  },
+];
 
 const bitsView = new DataView(new ArrayBuffer(8));
 function bitsOf(v: number): string {
@@ -99,18 +143,17 @@ function remoteStorageMetric(text: string, name: string): number {
   return sum;
 }
 
-describe('end to end against a real Prometheus', () => {
+for (const target of targets) describe(`end to end against a real Prometheus: ${target.name}`, () => {
   it('remote_read equals Prometheus own answers; a remote_read-only Prometheus answers PromQL the same', { timeout: 240_000 }, async (t) => {
     if (!requireBinary('prometheus')) return t.skip(skipReason('prometheus'));
     if (!requireBinary('prometheus-node-exporter')) return t.skip(skipReason('prometheus-node-exporter'));
 
-    const { storage, cleanup } = await makeStorage('local');
-    let stratus: RunningStratus | undefined;
+    let stratus: Target | undefined;
     let exporter: ManagedProcess | undefined;
     let a: PrometheusProcess | undefined;
     let b: PrometheusProcess | undefined;
     try {
-      stratus = await startStratus(storage);
+      stratus = await target.start();
       exporter = await startNodeExporter();
       const writeCfg = [
         'remote_write:',
@@ -222,7 +265,6 @@ describe('end to end against a real Prometheus', () => {
       await a?.stop();
       await exporter?.stop();
       await stratus?.close();
-      await cleanup();
     }
   });
 });

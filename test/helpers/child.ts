@@ -20,10 +20,10 @@ export interface StratusChild {
   stop(): Promise<number | null>;
 }
 
-export async function startStratusChild(dataDir: string, extraArgs: string[] = []): Promise<StratusChild> {
+export async function startStratusChild(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<StratusChild> {
   const proc = spawn(process.execPath, [bin, 'serve', '--listen-address=127.0.0.1:0', `--data-dir=${dataDir}`, ...extraArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
   });
   const logs: string[] = [];
   const exited = once(proc, 'exit');

@@ -14,6 +14,12 @@ import { MemKVStore } from '../../lib/kvstore/mem.ts';
 import { nopLogger } from '../../lib/util/logger.ts';
 import type { Registry } from 'prom-client';
 import type { WriteLimits } from '../../lib/remote/write-handler.ts';
+import { S3Bucket } from '../../lib/objstore/s3/s3-bucket.ts';
+import { ensureBucket } from '../../lib/objstore/s3/ensure-bucket.ts';
+import { DynamoKVStore } from '../../lib/kvstore/dynamodb/dynamo-store.ts';
+import { ensureTable } from '../../lib/kvstore/dynamodb/ensure-table.ts';
+import { startS3rver, type S3rverHandle } from '../integration/s3/s3rver.ts';
+import { startDynalite, type Dynalite } from '../integration/dynamodb/dynalite.ts';
 
 export interface RunningStratus {
   url: string;
@@ -22,10 +28,39 @@ export interface RunningStratus {
   close(): Promise<void>;
 }
 
-export type StorageKind = 'mem' | 'local';
+export type StorageKind = 'mem' | 'local' | 'aws';
 
-/** A storage of the given kind; `local` is filesystem + LevelDB in a temp dir. */
+/** S3 (s3rver) and DynamoDB (dynalite) servers on loopback, with a bucket and a table. */
+export async function startAwsEmulators(): Promise<{ s3: S3rverHandle; ddb: Dynalite; bucket: string; table: string; stop(): Promise<void> }> {
+  const s3 = await startS3rver();
+  const ddb = await startDynalite();
+  const bucket = 'stratus-test';
+  const table = 'stratus-test';
+  const s3c = s3.client();
+  await ensureBucket(s3c, bucket);
+  s3c.destroy();
+  await ensureTable(ddb.client(), table);
+  return { s3, ddb, bucket, table, stop: async () => void (await Promise.all([s3.stop(), ddb.stop()])) };
+}
+
+/**
+ * A storage of the given kind: `mem`, `local` (filesystem + LevelDB in a
+ * temp dir) or `aws` (S3 + DynamoDB backends on s3rver + dynalite).
+ */
 export async function makeStorage(kind: StorageKind): Promise<{ storage: Storage; cleanup(): Promise<void> }> {
+  if (kind === 'aws') {
+    const emu = await startAwsEmulators();
+    const client = emu.s3.client();
+    const storage = new Storage({ bucket: new S3Bucket({ client, bucket: emu.bucket }), kv: new DynamoKVStore({ client: emu.ddb.client(), table: emu.table }) });
+    return {
+      storage,
+      cleanup: async () => {
+        await storage.close();
+        client.destroy();
+        await emu.stop();
+      },
+    };
+  }
   if (kind === 'mem') {
     const storage = new Storage({ bucket: new MemBucket(), kv: new MemKVStore() });
     return { storage, cleanup: () => storage.close() };

@@ -93,13 +93,13 @@ function actual(series: SampleSeries[]): { key: string; ts: number[]; vs: string
   }));
 }
 
-for (const kind of ['mem', 'local'] as StorageKind[]) {
+for (const kind of ['mem', 'local', 'aws'] as StorageKind[]) {
   describe(`round trip over HTTP (${kind} storage)`, () => {
     it('returns exactly what was written, in both response types', async () => {
       const { storage, cleanup } = await makeStorage(kind);
       const srv = await startStratus(storage);
       try {
-        const r = rng(kind === 'mem' ? 1 : 2);
+        const r = rng({ mem: 1, local: 2, aws: 3 }[kind]);
         const base = 1_700_000_000_000;
         // Prepare: series over a few label names.
         const allLabels: Labels[] = [];
