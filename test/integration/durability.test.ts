@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { remoteRead, remoteWrite } from '../../lib/remote/client.ts';
 import { MatcherType, ResponseType, type WriteSeries } from '../../lib/prompb/types.ts';
 import { startStratusChild, type StratusChild } from '../helpers/child.ts';
+import { startAwsEmulators } from '../helpers/stratus.ts';
 
 const SeriesPerRequest = 20;
 const SamplesPerSeries = 5;
@@ -29,15 +30,21 @@ function request(r: number): WriteSeries[] {
   }));
 }
 
-describe('durability', () => {
+for (const kind of ['local', 'aws'] as const) describe(`durability (${kind} storage)`, () => {
   it('every acknowledged write survives kill -9, three times over', { timeout: 180_000 }, async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'stratus-durability-'));
+    // With aws, the S3 and DynamoDB emulators outlive the killed server.
+    const emu = kind === 'aws' ? await startAwsEmulators() : undefined;
+    const args = emu ? ['--storage=aws', `--bucket=${emu.bucket}`, `--table=${emu.table}`] : [];
+    const env: Record<string, string> = emu
+      ? { AWS_ENDPOINT_URL_S3: emu.s3.endpoint, AWS_ENDPOINT_URL_DYNAMODB: emu.ddb.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }
+      : {};
     const acked = new Set<number>();
     let next = 0;
     let child: StratusChild | undefined;
     try {
       for (let round = 0; round < 3; round++) {
-        child = await startStratusChild(dir);
+        child = await startStratusChild(dir, args, env);
         const url = child.url;
         const ackedAtStart = acked.size;
         let stop = false;
@@ -61,7 +68,7 @@ describe('durability', () => {
         assert.ok(acked.size > ackedAtStart, `round ${round}: no write was acknowledged before the kill`);
 
         // Restart and read everything back.
-        child = await startStratusChild(dir);
+        child = await startStratusChild(dir, args, env);
         const res = await remoteRead(`${child.url}/api/v1/read`, [
           { startTimestampMs: 0, endTimestampMs: next * 100, matchers: [{ type: MatcherType.EQ, name: '__name__', value: 'durability_test' }] },
         ], ResponseType.SAMPLES);
@@ -88,6 +95,7 @@ describe('durability', () => {
       assert.ok(acked.size >= 30, `only ${acked.size} requests acknowledged in total`);
     } finally {
       await child?.kill();
+      await emu?.stop();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -1,0 +1,155 @@
+/**
+ * The IAM grants of infra/ against what the deployed code really calls: the
+ * two Lambda handler modules (functions/remote-*.ts, wired by deps.ts from
+ * the environment exactly as in Lambda) serve writes and reads against
+ * S3- and DynamoDB-compatible servers on loopback, and the operations their
+ * request log lines report, turned into IAM actions, must equal
+ * WriteAccess / ReadAccess: nothing missing (AccessDenied in production),
+ * nothing extra (not least privilege).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { EnvVars } from '../../lib/config/env.ts';
+import { encodeWriteRequest } from '../../lib/prompb/write-v1.ts';
+import { decodeReadResponse, encodeReadRequest } from '../../lib/prompb/read.ts';
+import { readFrames } from '../../lib/prompb/frames.ts';
+import { MatcherType, ResponseType } from '../../lib/prompb/types.ts';
+import { snappyDecode, snappyEncode } from '../../lib/prompb/snappy.ts';
+import { createLogger } from '../../lib/util/logger.ts';
+import { ReadAccess, WriteAccess } from '../../infra/constructs/stratus-storage.ts';
+import { startAwsEmulators } from '../helpers/stratus.ts';
+import type { StreamPrelude } from '../../functions/event.ts';
+
+/** The IAM action that authorizes each API operation the backends count. */
+const IamActionOf: Record<string, string> = {
+  's3:PutObject': 's3:PutObject',
+  's3:GetObject': 's3:GetObject',
+  's3:HeadObject': 's3:GetObject', // HeadObject is authorized by s3:GetObject
+  's3:ListObjectsV2': 's3:ListBucket',
+  's3:DeleteObject': 's3:DeleteObject',
+  'dynamodb:GetItem': 'dynamodb:GetItem',
+  'dynamodb:Query': 'dynamodb:Query',
+  'dynamodb:PutItem': 'dynamodb:PutItem',
+  'dynamodb:BatchWriteItem': 'dynamodb:BatchWriteItem',
+  'dynamodb:BatchGetItem': 'dynamodb:BatchGetItem',
+};
+
+function event(path: string, body: Uint8Array, headers: Record<string, string>): LambdaFunctionURLEvent {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', ...headers },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc',
+      domainName: 'abc.lambda-url.us-east-1.on.aws',
+      domainPrefix: 'abc',
+      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'Prometheus/3.5.0' },
+      requestId: 'req',
+      routeKey: '$default',
+      stage: '$default',
+      time: '01/Jan/2026:00:00:00 +0000',
+      timeEpoch: 1767225600000,
+    },
+    body: Buffer.from(body).toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
+describe('IAM grants vs the calls of the deployed handlers', { timeout: 60_000 }, () => {
+  let emu: Awaited<ReturnType<typeof startAwsEmulators>>;
+  let write: typeof import('../../functions/remote-write.ts');
+  let read: typeof import('../../functions/remote-read.ts');
+  const lines: Record<string, any>[] = [];
+  const used = { write: new Set<string>(), read: new Set<string>() };
+
+  /** The ops of the last request line, as IAM actions. */
+  function lastActions(): string[] {
+    const line = lines.filter((l) => l.msg === 'request').pop()!;
+    return Object.keys(line.ops)
+      .filter((k) => !k.endsWith('.units'))
+      .map((op) => IamActionOf[op] ?? `unmapped ${op}`);
+  }
+
+  before(async () => {
+    emu = await startAwsEmulators();
+    Object.assign(process.env, {
+      [EnvVars.bucket]: emu.bucket,
+      [EnvVars.table]: emu.table,
+      [EnvVars.logLevel]: 'info',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ENDPOINT_URL_S3: emu.s3.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: emu.ddb.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: 'stratus-test',
+    });
+    write = await import('../../functions/remote-write.ts');
+    read = await import('../../functions/remote-read.ts');
+    const { deps } = await import('../../functions/deps.ts');
+    deps.logger = createLogger({ write: (l) => lines.push(JSON.parse(l)) });
+  });
+
+  after(async () => {
+    await emu?.stop();
+  });
+
+  it('writes: 204, then the ops of a first and a repeated write', async () => {
+    const series = ['a', 'b', 'c'].map((job) => ({
+      labels: [{ name: '__name__', value: 'up' }, { name: 'job', value: job }],
+      timestamps: [1_700_000_000_000, 1_700_000_015_000],
+      values: [1, 0],
+    }));
+    for (let i = 0; i < 2; i++) {
+      const res = await write.handler(event('/api/v1/write', snappyEncode(encodeWriteRequest(series)), {}));
+      assert.equal(res.statusCode, 204, String(res.body));
+      for (const a of lastActions()) used.write.add(a);
+    }
+  });
+
+  it('reads SAMPLES back', async () => {
+    const body = snappyEncode(encodeReadRequest({
+      queries: [{ startTimestampMs: 1_699_999_000_000, endTimestampMs: 1_700_001_000_000, matchers: [{ type: MatcherType.EQ, name: 'job', value: 'b' }] }],
+      acceptedResponseTypes: [ResponseType.SAMPLES],
+    }));
+    let prelude: StreamPrelude | undefined;
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (c, _e, cb) => (chunks.push(Buffer.from(c)), cb()) });
+    await read.newStreamRead((s, p) => ((prelude = p), s))(event('/api/v1/read', body, {}), sink);
+    assert.equal(prelude?.statusCode, 200, Buffer.concat(chunks).toString());
+    const rr = decodeReadResponse(snappyDecode(Buffer.concat(chunks), 1 << 20));
+    assert.equal(rr.results[0]!.timeseries.length, 1);
+    assert.deepEqual([...rr.results[0]!.timeseries[0]!.values], [1, 0]);
+    for (const a of lastActions()) used.read.add(a);
+  });
+
+  it('reads STREAMED_XOR_CHUNKS back, with matchers that scan all series', async () => {
+    const body = snappyEncode(encodeReadRequest({
+      queries: [{
+        startTimestampMs: 1_699_999_000_000,
+        endTimestampMs: 1_700_001_000_000,
+        matchers: [{ type: MatcherType.NEQ, name: 'job', value: 'a' }, { type: MatcherType.RE, name: 'env', value: '|prod' }],
+      }],
+      acceptedResponseTypes: [ResponseType.STREAMED_XOR_CHUNKS],
+    }));
+    let prelude: StreamPrelude | undefined;
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (c, _e, cb) => (chunks.push(Buffer.from(c)), cb()) });
+    await read.newStreamRead((s, p) => ((prelude = p), s))(event('/api/v1/read', body, {}), sink);
+    assert.equal(prelude?.statusCode, 200, Buffer.concat(chunks).toString());
+    let frames = 0;
+    for await (const _ of readFrames((async function* () { yield Buffer.concat(chunks); })())) frames++;
+    assert.equal(frames, 2, 'one frame per series: job=b and job=c');
+    for (const a of lastActions()) used.read.add(a);
+  });
+
+  it('needs exactly the granted actions', (t) => {
+    t.diagnostic(`request lines: ${JSON.stringify(lines.filter((l) => l.msg === 'request').map((l) => ({ path: l.path, status: l.status, ops: l.ops })))}`);
+    assert.deepEqual([...used.write].sort(), [...WriteAccess.s3, ...WriteAccess.dynamodb].sort());
+    assert.deepEqual([...used.read].sort(), [...ReadAccess.s3, ...ReadAccess.dynamodb].sort());
+  });
+});
