@@ -1,8 +1,14 @@
 /**
  * The one place where errors become HTTP status codes (DESIGN invariant 4).
- * Prometheus drops a batch on 4xx and retries it on 5xx and 429, so bad
- * input must be 4xx and every backend trouble 5xx/429: a storage hiccup must
- * never make the sender throw data away.
+ * Prometheus drops a batch on 4xx and retries it on 5xx, so bad input must
+ * be 4xx and every backend trouble 5xx: a storage hiccup must never make the
+ * sender throw data away.
+ *
+ * Throttling by a backend is answered 503 with Retry-After, not 429:
+ * Prometheus 2.x retries 429 only with the experimental
+ * `retry_on_http_429` set, and by default drops the batch (measured with
+ * Debian's Prometheus 2.42: all 3505 samples answered 429 counted as
+ * failed, none retried; test/e2e/backend-faults.test.ts keeps it so).
  */
 import type { HttpResponse } from '../server/types.ts';
 import { BackendError, BadInputError, StratusError, ThrottledError, TooLargeError } from '../util/errors.ts';
@@ -23,8 +29,7 @@ export function statusOf(err: unknown): number {
   if (err instanceof HttpError) return err.status;
   if (err instanceof TooLargeError) return 413;
   if (err instanceof BadInputError) return 400;
-  if (err instanceof ThrottledError) return 429;
-  if (err instanceof BackendError) return 503;
+  if (err instanceof BackendError) return 503; // ThrottledError included: see above
   return 500;
 }
 
@@ -54,5 +59,7 @@ export function errorResponse(err: unknown): HttpResponse {
   if (status >= 500 && !(err instanceof StratusError)) msg = `internal error: ${msg}`;
   // One line, bounded: clients log it verbatim.
   msg = msg.replace(/[\r\n]+/g, ' ').slice(0, 1024);
-  return { status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${msg}\n` };
+  const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+  if (err instanceof ThrottledError) headers['retry-after'] = '1';
+  return { status, headers, body: `${msg}\n` };
 }

@@ -25,9 +25,9 @@ import {
   type PrometheusProcess,
 } from './harness/index.ts';
 import { remoteReadChunks, remoteReadSamples, type OracleMatcher, type OracleQuery } from './harness/remote-oracle.ts';
-import { remoteRead, type SampleSeries } from '../../lib/remote/client.ts';
+import { remoteRead } from '../../lib/remote/client.ts';
 import { MatcherType, ResponseType } from '../../lib/prompb/types.ts';
-import { XORChunk } from '../../lib/chunkenc/xor.ts';
+import { assertSameAnswer, fromOracleChunks, fromOracleSamples, fromOurs, remoteStorageMetric, StaleBits } from './harness/compare.ts';
 import { makeStorage, startAwsEmulators, startStratus } from '../helpers/stratus.ts';
 import { startStratusChild } from '../helpers/child.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -73,75 +73,6 @@ const targets: { name: string; start(): Promise<Target> }[] = [
     },
   },
 ];
-
-const bitsView = new DataView(new ArrayBuffer(8));
-function bitsOf(v: number): string {
-  bitsView.setFloat64(0, v);
-  return bitsView.getBigUint64(0).toString(16).padStart(16, '0');
-}
-const StaleBits = '7ff0000000000002';
-
-/** series key -> list of "t:bits" strings, in time order. */
-type Answer = Map<string, string[]>;
-
-function keyOf(labels: Record<string, string>): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-function fromOracleSamples(series: { labels: Record<string, string>; samples: { t: number; v: number }[] }[]): Answer {
-  const out: Answer = new Map();
-  for (const s of series) out.set(keyOf(s.labels), s.samples.map((x) => `${x.t}:${bitsOf(x.v)}`));
-  return out;
-}
-
-function fromOracleChunks(series: { labels: Record<string, string>; chunks: { data: Uint8Array; type: number }[] }[], start: number, end: number): Answer {
-  const out: Answer = new Map();
-  for (const s of series) {
-    const key = keyOf(s.labels);
-    const list = out.get(key) ?? [];
-    for (const c of s.chunks) {
-      assert.equal(c.type, 1, 'Prometheus sends XOR chunks');
-      const it = XORChunk.fromBytes(c.data).iterator();
-      // Prometheus sends whole chunks overlapping the window: cut them.
-      while (it.next()) if (it.atT() >= start && it.atT() <= end) list.push(`${it.atT()}:${bitsOf(it.atV())}`);
-      assert.equal(it.err(), null);
-    }
-    if (list.length > 0) out.set(key, list);
-  }
-  return out;
-}
-
-function fromOurs(series: SampleSeries[]): Answer {
-  const out: Answer = new Map();
-  for (const s of series) {
-    const labels: Record<string, string> = {};
-    for (const l of s.labels) labels[l.name] = l.value;
-    out.set(keyOf(labels), [...s.timestamps].map((t, i) => `${t}:${bitsOf(s.values[i]!)}`));
-  }
-  return out;
-}
-
-/**
- * Compares two answers; in SAMPLES mode Prometheus' encoder turns -0.0 into
- * +0.0 (proto3 omits a zero double), so there our -0.0 may meet its +0.0.
- */
-function assertSameAnswer(ours: Answer, theirs: Answer, what: string, samplesMode: boolean): number {
-  assert.deepEqual([...ours.keys()].sort(), [...theirs.keys()].sort(), `${what}: same series`);
-  let n = 0;
-  for (const [key, want] of theirs) {
-    let got = ours.get(key)!;
-    if (samplesMode) got = got.map((s) => s.replace(/:8000000000000000$/, ':0000000000000000'));
-    assert.deepEqual(got, want, `${what}: samples of ${key}`);
-    n += want.length;
-  }
-  return n;
-}
-
-function remoteStorageMetric(text: string, name: string): number {
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name + '{') || line.startsWith(name + ' ')) sum += Number(line.split(' ').pop());
-  return sum;
-}
 
 for (const target of targets) describe(`end to end against a real Prometheus: ${target.name}`, () => {
   it('remote_read equals Prometheus own answers; a remote_read-only Prometheus answers PromQL the same', { timeout: 240_000 }, async (t) => {
