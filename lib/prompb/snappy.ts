@@ -13,7 +13,7 @@
  * The native package is imported once, with top-level await, so bundles
  * that include this module must be ESM.
  */
-import { createRequire } from 'node:module';
+import snappyjsModule from 'snappyjs';
 import { BadInputError, TooLargeError } from '../util/errors.ts';
 
 /** A snappy block codec implementation. */
@@ -147,8 +147,8 @@ export function validateSnappyBlock(buf: Uint8Array, start: number, declared: nu
   }
 }
 
-const require = createRequire(import.meta.url);
-const snappyjs = require('snappyjs') as SnappyJs;
+// A static import (not createRequire) so that bundlers can follow it.
+const snappyjs: SnappyJs = snappyjsModule;
 
 /** The pure-JavaScript codec (snappyjs behind our own validation). */
 export const jsSnappy: SnappyCodec = {

@@ -1,0 +1,104 @@
+/**
+ * Wiring of the Lambda functions, done once per cold start at module scope
+ * (as Powertools' `functions/commons/` does): read the environment, build
+ * the SDK clients, the S3 bucket and DynamoDB index stores, the storage,
+ * the metrics and the logger. Every function imports {@link deps}; a
+ * missing or bad variable fails the cold start with a message naming it.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { EnvVars } from '../lib/config/env.ts';
+import { DynamoKVStore } from '../lib/kvstore/dynamodb/dynamo-store.ts';
+import { S3Bucket } from '../lib/objstore/s3/s3-bucket.ts';
+import { newRemoteMetrics, type RemoteMetrics } from '../lib/remote/metrics.ts';
+import type { OpCounter } from '../lib/storage/ops.ts';
+import { Storage } from '../lib/tsdb/db.ts';
+import { StratusError } from '../lib/util/errors.ts';
+import { createLogger, isLogLevel, type Logger } from '../lib/util/logger.ts';
+
+/** The environment as the functions read it. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Counts the S3 and DynamoDB requests of the request being served, for its
+ * log line (the cost model's raw data). A Lambda execution environment
+ * serves one request at a time, so one counter per process is exact.
+ */
+export class RequestOps implements OpCounter {
+  #counts = new Map<string, { requests: number; units: number }>();
+
+  count(service: string, op: string, units = 1): void {
+    const key = `${service}:${op}`;
+    const c = this.#counts.get(key);
+    if (c === undefined) this.#counts.set(key, { requests: 1, units });
+    else {
+      c.requests++;
+      c.units += units;
+    }
+  }
+
+  /**
+   * The counts since the last call: requests keyed `service:Operation`, and
+   * `service:Operation.units` where units (items written) differ from requests.
+   */
+  take(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, c] of this.#counts) {
+      out[key] = c.requests;
+      if (c.units !== c.requests) out[`${key}.units`] = c.units;
+    }
+    this.#counts = new Map();
+    return out;
+  }
+}
+
+/** What the handlers need. */
+export interface Deps {
+  storage: Storage;
+  metrics: RemoteMetrics;
+  logger: Logger;
+  ops: RequestOps;
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new StratusError(`environment variable ${name} is not set`);
+  return value;
+}
+
+/**
+ * SDK timeouts: a stuck connection must fail (and be retried by the SDK)
+ * well within the function's 30 s timeout. Initial choices.
+ */
+const requestHandler = { connectionTimeout: 2_000, requestTimeout: 5_000 };
+
+/**
+ * Builds the dependencies from `env`. Cache sizes follow the function's
+ * memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB): an eighth for parsed
+ * segment tables and a quarter for the series cache at about 1 KiB per
+ * entry. Both are first guesses, to be tuned from measurements.
+ *
+ * @throws StratusError naming a missing or invalid variable.
+ */
+export function loadDeps(env: Env): Deps {
+  const bucket = required(env, EnvVars.bucket);
+  const table = required(env, EnvVars.table);
+  const level = env[EnvVars.logLevel] ?? 'info';
+  if (!isLogLevel(level)) throw new StratusError(`environment variable ${EnvVars.logLevel} is "${level}"; want debug, info, warn or error`);
+  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '1024') || 1024;
+  const memoryBytes = memoryMb * 1024 * 1024;
+
+  const ops = new RequestOps();
+  const storage = new Storage({
+    bucket: new S3Bucket({ client: new S3Client({ requestHandler }), bucket, counter: ops }),
+    kv: new DynamoKVStore({ client: new DynamoDBClient({ requestHandler }), table, counter: ops }),
+    tableCacheBytes: Math.floor(memoryBytes / 8),
+    seriesCacheSize: Math.floor(memoryBytes / 4 / 1024),
+  });
+  // `fn` lets one CloudWatch metric filter count each function's 5xx answers (infra/).
+  const logger = createLogger({ level, fields: { fn: env.AWS_LAMBDA_FUNCTION_NAME } });
+  return { storage, metrics: newRemoteMetrics(), logger, ops };
+}
+
+/** The process's dependencies, built at cold start. */
+export const deps: Deps = loadDeps(process.env);

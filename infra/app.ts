@@ -1,0 +1,21 @@
+/**
+ * The CDK app (the `app` of cdk.json): one Stratus stack, checked by
+ * cdk-nag's AWS Solutions rules during synthesis, so `cdk synth` and
+ * `cdk deploy` fail on any finding that is not acknowledged with a reason.
+ *
+ * The stack is environment-agnostic unless CDK_DEFAULT_ACCOUNT and
+ * CDK_DEFAULT_REGION are set (the CLI sets them from the profile).
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { StratusStack } from './stratus-stack.ts';
+
+const app = new App();
+const account = process.env.CDK_DEFAULT_ACCOUNT;
+const region = process.env.CDK_DEFAULT_REGION;
+new StratusStack(app, 'Stratus', {
+  description: 'Stratus: long-term storage for Prometheus on S3 and DynamoDB',
+  env: account !== undefined && region !== undefined ? { account, region } : undefined,
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();
