@@ -6,7 +6,7 @@
 import { XORChunk } from '../chunkenc/xor.ts';
 import { Encoding } from '../chunkenc/chunk.ts';
 import { ByteWriter } from '../util/bytes.ts';
-import { crc32c } from '../util/crc32c.ts';
+import { crc32c, crc32cRange } from '../util/crc32c.ts';
 import {
   FooterSize,
   HeaderSize,
@@ -105,7 +105,7 @@ export class SegmentBuilder {
       tb.uvarint(this.cLen[c]!);
       tb.u8(Encoding.XOR);
     }
-    tb.u32(crc32c(this.data.finish().subarray(dataOffset)));
+    tb.u32(crc32cRange(this.data.raw(), dataOffset, this.data.len));
 
     this.numSeries++;
     this.numSamples += to - from;

@@ -111,6 +111,11 @@ export class ByteWriter {
     this.len += n;
   }
 
+  /** The current backing buffer (its first `len` bytes are written); valid until the next write. */
+  raw(): Uint8Array {
+    return this.buf;
+  }
+
   /** A view of the bytes written; valid until the next write. */
   finish(): Uint8Array {
     return this.buf.subarray(0, this.len);

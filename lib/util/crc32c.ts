@@ -36,10 +36,14 @@ function buildTables(): Int32Array {
  * @example crc32c(new TextEncoder().encode('123456789')) === 0xe3069283
  */
 export function crc32c(data: Uint8Array, crc = 0): number {
+  return crc32cRange(data, 0, data.length, crc);
+}
+
+/** {@link crc32c} of `data[start..end)`, without making a view of it. */
+export function crc32cRange(data: Uint8Array, start: number, end: number, crc = 0): number {
   let c = ~crc | 0;
-  let i = 0;
-  const n = data.length;
-  const end8 = n - (n & 7);
+  let i = start;
+  const end8 = end - ((end - start) & 7);
   while (i < end8) {
     const lo = c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
     c =
@@ -53,6 +57,6 @@ export function crc32c(data: Uint8Array, crc = 0): number {
       T[data[i + 7]!]!;
     i += 8;
   }
-  while (i < n) c = T[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
+  while (i < end) c = T[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
