@@ -15,11 +15,10 @@ import { labelsToString } from '../labels/labels.ts';
 import { tenantFromHeaders } from '../storage/tenant.ts';
 import type { Storage, TenantDB } from '../tsdb/db.ts';
 import { newSeriesEntry } from '../tsdb/db.ts';
-import type { SeriesEntry } from '../tsdb/series-cache.ts';
+import type { SeriesHandle } from '../tsdb/series-cache.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from '../server/types.ts';
 import type { Logger } from '../util/logger.ts';
 import { BadInputError, TooLargeError } from '../util/errors.ts';
-import { hashBytes } from '../util/hash.ts';
 import { errorResponse, HttpError, reasonOf, statusOf } from './errors.ts';
 import type { RemoteMetrics } from './metrics.ts';
 
@@ -97,12 +96,13 @@ export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
       const app = db.appender();
       const dv = new DataView(wr.buf.buffer, wr.buf.byteOffset, wr.buf.byteLength);
       let seriesWithSamples = 0;
+      let prev: SeriesHandle | undefined;
       for (let i = 0; i < wr.numSeries; i++) {
         const from = wr.sampleStart[i]!;
         const to = wr.sampleStart[i + 1]!;
         if (from === to) continue; // e.g. a series carrying only exemplars
-        const s = resolveSeries(db, wr, i, dv, limits);
-        app.appendMany(s, wr.timestamps, wr.values, from, to);
+        prev = resolveSeries(db, wr, i, dv, limits, prev);
+        app.appendMany(prev.entry, wr.timestamps, wr.values, from, to);
         seriesWithSamples++;
       }
       const res = await app.commit();
@@ -130,14 +130,14 @@ export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
 }
 
 /**
- * The series entry of series i: from the cache when these exact label bytes
- * were seen before, else decoded, validated and hashed once.
+ * The series of series i: from the cache when these exact label bytes were
+ * seen before, else decoded, validated and hashed once. `prev` is the
+ * series before it in the request (a hint for the cache).
  */
-function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, dv: DataView, limits: ResolvedLimits): SeriesEntry {
+function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, dv: DataView, limits: ResolvedLimits, prev: SeriesHandle | undefined): SeriesHandle {
   const start = wr.labelsByteStart[i]!;
   const end = wr.labelsByteEnd[i]!;
-  const h = hashBytes(dv, wr.buf, start, end);
-  const hit = db.series.get(h, wr.buf, dv, start, end);
+  const hit = db.series.find(wr.buf, dv, start, end, prev);
   if (hit !== undefined) return hit;
 
   const names: string[] = [];
@@ -152,8 +152,7 @@ function resolveSeries(db: TenantDB, wr: WriteRequestColumns, i: number, dv: Dat
   if (entry.canonical.length > limits.maxSeriesLabelBytes) {
     throw new BadInputError(`series ${labelsToString(labels).slice(0, 200)} has ${entry.canonical.length} bytes of labels, the limit is ${limits.maxSeriesLabelBytes}`);
   }
-  db.series.set(h, wr.buf, start, end, entry);
-  return entry;
+  return db.series.add(wr.buf, dv, start, end, entry, prev);
 }
 
 function decodeLabelString(wr: WriteRequestColumns, off: number, len: number, what: () => string): string {

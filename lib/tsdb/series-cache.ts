@@ -1,12 +1,14 @@
 /**
  * Series the process has seen, keyed by the raw protobuf bytes of their
  * labels, so a steady stream of writes skips label decoding, validation and
- * hashing for known series (as Prometheus' scrape cache does). Lookups go
- * by a hash of the bytes and are verified against a copy of them, so a hash
- * collision can never yield a wrong series. Bounded: two
+ * hashing for known series (as Prometheus' scrape cache does). Lookups try
+ * the series that followed the previous one last time, then go by a hash of
+ * the bytes; every hit is verified against a copy of the bytes, so neither
+ * a wrong guess nor a hash collision can yield a wrong series. Bounded: two
  * generations, the older dropped when the newer fills up.
  */
 import type { Labels } from '../labels/labels.ts';
+import { hashBytes } from '../util/hash.ts';
 
 /** One series as the write path knows it. */
 export interface SeriesEntry {
@@ -26,14 +28,23 @@ export interface SeriesEntry {
   indexed: number[];
 }
 
-interface Cached {
+/** A cached series, as `find` hands it out. */
+export interface SeriesHandle {
+  readonly entry: SeriesEntry;
+}
+
+interface Cached extends SeriesHandle {
   /** The raw label bytes this entry was found under (a copy). */
   raw: Uint8Array;
   /** `raw` as little-endian 32-bit words, for a fast compare. */
   words: DataView;
-  entry: SeriesEntry;
   /** Another entry whose hash has the same low 30 bits. */
   next: Cached | undefined;
+  /**
+   * The series that followed this one in the last request that held both:
+   * senders keep a stable order, so it is the best first guess.
+   */
+  follower: Cached | undefined;
 }
 
 export class SeriesCache {
@@ -46,9 +57,19 @@ export class SeriesCache {
 
   /**
    * The series whose raw label bytes are `src[start..end)` (`dv` is a
-   * DataView of `src`, `hash` from `hashBytes`), if cached.
+   * DataView of `src`), if cached. `prev` is the series before it in the
+   * same request, if any: the series that followed `prev` last time is
+   * tried first, with one compare and no hashing.
    */
-  get(hash: number, src: Uint8Array, dv: DataView, start: number, end: number): SeriesEntry | undefined {
+  find(src: Uint8Array, dv: DataView, start: number, end: number, prev?: SeriesHandle): SeriesHandle | undefined {
+    const guess = (prev as Cached | undefined)?.follower;
+    if (guess !== undefined && same(guess, src, dv, start, end)) return guess;
+    const found = this.lookup(hashBytes(dv, src, start, end), src, dv, start, end);
+    if (found !== undefined && prev !== undefined) (prev as Cached).follower = found;
+    return found;
+  }
+
+  private lookup(hash: number, src: Uint8Array, dv: DataView, start: number, end: number): Cached | undefined {
     const k = hash % 0x40000000;
     let c = this.current.get(k);
     if (c === undefined) {
@@ -57,22 +78,24 @@ export class SeriesCache {
       this.current.set(k, c);
     }
     for (; c !== undefined; c = c.next) {
-      if (same(c, src, dv, start, end)) return c.entry;
+      if (same(c, src, dv, start, end)) return c;
     }
     return undefined;
   }
 
-  /** Caches `entry` under a copy of `src[start..end)`. */
-  set(hash: number, src: Uint8Array, start: number, end: number, entry: SeriesEntry): void {
+  /** Caches `entry` under a copy of `src[start..end)`; `prev` as for `find`. */
+  add(src: Uint8Array, dv: DataView, start: number, end: number, entry: SeriesEntry, prev?: SeriesHandle): SeriesHandle {
     if (this.current.size >= this.maxEntries / 2) {
       this.previous = this.current;
       this.current = new Map();
     }
-    const k = hash % 0x40000000;
+    const k = hashBytes(dv, src, start, end) % 0x40000000;
     // Uint8Array#slice copies (Buffer#slice would keep a view of the whole request).
     const raw = Uint8Array.prototype.slice.call(src, start, end);
-    const head = this.current.get(k);
-    this.current.set(k, { raw, words: new DataView(raw.buffer), entry, next: head });
+    const c: Cached = { raw, words: new DataView(raw.buffer), entry, next: this.current.get(k), follower: undefined };
+    this.current.set(k, c);
+    if (prev !== undefined) (prev as Cached).follower = c;
+    return c;
   }
 
   get size(): number {

@@ -26,34 +26,42 @@ describe('hashBytes', () => {
 });
 
 describe('SeriesCache', () => {
-  it('hits on equal bytes and never returns a series for other bytes with the same hash', () => {
+  const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const entry = (v: string) => newSeriesEntry(labelsFromPairs({ __name__: v }));
+
+  it('finds series by their bytes, never another one', () => {
     const cache = new SeriesCache(100);
-    const e = newSeriesEntry(labelsFromPairs({ __name__: 'a' }));
+    const a = entry('a');
     const raw = Buffer.from('--label-bytes--');
-    cache.set(42, raw, 2, 13, e);
+    cache.add(raw, dv(raw), 2, 13, a);
     raw.fill(0); // the cache keeps its own copy
     const probe = Buffer.from('label-bytes');
-    const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
-    assert.equal(cache.get(42, probe, dv(probe), 0, probe.length), e);
+    assert.equal(cache.find(probe, dv(probe), 0, probe.length)?.entry, a);
     const other = Buffer.from('label-bytez');
-    assert.equal(cache.get(42, other, dv(other), 0, other.length), undefined, 'a colliding hash is a miss');
-    assert.equal(cache.get(43, probe, dv(probe), 0, probe.length), undefined);
-    // Two series whose hashes collide both stay reachable.
-    const e2 = newSeriesEntry(labelsFromPairs({ __name__: 'b' }));
-    cache.set(42 + 2 ** 30, other, 0, other.length, e2);
-    assert.equal(cache.get(42 + 2 ** 30, other, dv(other), 0, other.length), e2);
-    assert.equal(cache.get(42, probe, dv(probe), 0, probe.length), e);
+    assert.equal(cache.find(other, dv(other), 0, other.length), undefined);
+    assert.equal(cache.find(probe, dv(probe), 0, 5), undefined, 'a prefix is another series');
+  });
+
+  it('tries the last follower first, and a wrong guess is only a guess', () => {
+    const cache = new SeriesCache(100);
+    const bytes = ['series-a', 'series-b', 'series-c'].map((s) => Buffer.from(s));
+    const [a, b] = [entry('a'), entry('b')];
+    const ha = cache.add(bytes[0]!, dv(bytes[0]!), 0, 8, a);
+    const hb = cache.add(bytes[1]!, dv(bytes[1]!), 0, 8, b, ha); // b followed a
+    assert.equal(cache.find(bytes[1]!, dv(bytes[1]!), 0, 8, ha), hb, 'the guess');
+    assert.equal(cache.find(bytes[2]!, dv(bytes[2]!), 0, 8, ha), undefined, 'c is not b, and not cached');
+    assert.equal(cache.find(bytes[0]!, dv(bytes[0]!), 0, 8, hb)?.entry, a, 'found by hash; a now follows b');
+    assert.equal(cache.find(bytes[0]!, dv(bytes[0]!), 0, 8, hb)?.entry, a);
   });
 
   it('stays bounded and keeps recently used entries', () => {
     const cache = new SeriesCache(10);
-    const e = newSeriesEntry(labelsFromPairs({ __name__: 'a' }));
-    const b = Buffer.from('k');
-    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    cache.set(0, b, 0, 1, e);
+    const first = Buffer.from('k0');
+    cache.add(first, dv(first), 0, 2, entry('k0'));
     for (let i = 1; i < 100; i++) {
-      cache.set(i, b, 0, 1, e);
-      assert.equal(cache.get(0, b, dv, 0, 1), e, 'kept warm, never dropped');
+      const b = Buffer.from(`k${i}`);
+      cache.add(b, dv(b), 0, b.length, entry(`k${i}`));
+      assert.ok(cache.find(first, dv(first), 0, 2) !== undefined, 'kept warm, never dropped');
     }
     assert.ok(cache.size <= 10);
   });
