@@ -3,6 +3,7 @@
  */
 import type { KVItem, KVQueryOptions } from './kvstore.ts';
 import { InvalidKVKeyError, InvalidKVRequestError, KVValueTooLargeError } from './errors.ts';
+import { isWellFormed } from '../util/utf8.ts';
 
 /** The longest partition or sort key, in UTF-8 bytes (DynamoDB's limit). */
 export const MAX_KEY_BYTES = 1024;
@@ -99,15 +100,3 @@ function checkKeyString(name: 'pk' | 'sk', s: string): void {
   }
 }
 
-/** True when `s` has no lone UTF-16 surrogate. */
-function isWellFormed(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdfff) continue;
-    if (c >= 0xdc00) return false;
-    const d = s.charCodeAt(i + 1);
-    if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
-    i++;
-  }
-  return true;
-}

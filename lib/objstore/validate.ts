@@ -3,6 +3,7 @@
  * range that works on one backend works on all of them.
  */
 import { InvalidKeyError, InvalidRangeError } from './errors.ts';
+import { isWellFormed } from '../util/utf8.ts';
 
 /** The longest key in UTF-8 bytes (S3's limit). */
 export const MAX_KEY_BYTES = 1024;
@@ -59,18 +60,6 @@ export function isPossiblePrefix(prefix: string): boolean {
   return true;
 }
 
-/** True when `s` has no lone UTF-16 surrogate. */
-function isWellFormed(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdfff) continue;
-    if (c >= 0xdc00) return false;
-    const d = s.charCodeAt(i + 1);
-    if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
-    i++;
-  }
-  return true;
-}
 
 /**
  * Checks the arguments of `getRange`: `offset` and `length` must be

@@ -10,6 +10,7 @@ import { ResponseType, type ChunkedSeries, type Query, type WriteSeries } from '
 import { XORChunk } from '../chunkenc/xor.ts';
 import { Encoding } from '../chunkenc/chunk.ts';
 import type { Label } from '../labels/labels.ts';
+import { SampleBuffer } from '../storage/sample-buffer.ts';
 
 export interface ClientOptions {
   /** Sent as X-Scope-OrgID when set. */
@@ -99,49 +100,24 @@ export async function remoteRead(
   return { results: chunks.map((list) => joinChunkedSeries(list)), chunks, contentType };
 }
 
-/**
- * Decodes streamed series (one series may span frames) into samples.
- * Values go straight into Float64Arrays: a plain JS array of doubles would
- * canonicalize NaN payloads (V8 does), losing stale markers.
- */
+/** Decodes streamed series (one series may span frames) into samples. */
 export function joinChunkedSeries(list: readonly ChunkedSeries[]): SampleSeries[] {
   const out: SampleSeries[] = [];
+  const buf = new SampleBuffer(64);
   let prevKey = '';
-  let t = new Float64Array(64);
-  let v = new Float64Array(64);
-  let n = 0;
   let labels: readonly Label[] = [];
-  const flush = () => {
-    if (prevKey !== '') out.push({ labels, timestamps: t.slice(0, n), values: v.slice(0, n) });
-  };
   for (const s of list) {
     const key = JSON.stringify(s.labels);
     if (key !== prevKey) {
-      flush();
+      if (prevKey !== '') out.push({ labels, ...buf.take() });
       prevKey = key;
       labels = s.labels;
-      n = 0;
     }
     for (const c of s.chunks) {
       if (c.type !== Encoding.XOR) throw new Error(`unexpected chunk type ${c.type}`);
-      const it = XORChunk.fromBytes(c.data).iterator();
-      while (it.next()) {
-        if (n === t.length) {
-          const t2 = new Float64Array(n * 2);
-          t2.set(t);
-          t = t2;
-          const v2 = new Float64Array(n * 2);
-          v2.set(v);
-          v = v2;
-        }
-        t[n] = it.atT();
-        v[n] = it.atV();
-        n++;
-      }
-      const e = it.err();
-      if (e) throw e;
+      buf.drain(XORChunk.fromBytes(c.data).iterator());
     }
   }
-  flush();
+  if (prevKey !== '') out.push({ labels, ...buf.take() });
   return out;
 }

@@ -16,6 +16,7 @@ import type { HttpHandler, HttpRequest, HttpResponse } from '../server/types.ts'
 import type { Logger } from '../util/logger.ts';
 import { BadInputError } from '../util/errors.ts';
 import { toMatchers } from './codec.ts';
+import { SampleBuffer } from '../storage/sample-buffer.ts';
 import { errorResponse, HttpError, reasonOf, statusOf } from './errors.ts';
 import type { RemoteMetrics } from './metrics.ts';
 
@@ -104,31 +105,14 @@ async function samplesFor(
     const set = querier.select(true, { start: q.startTimestampMs, end: q.endTimestampMs }, ...matchers);
     const timeseries: ReadSeries[] = [];
     let total = 0;
-    let tBuf = new Float64Array(256);
-    let vBuf = new Float64Array(256);
+    const buf = new SampleBuffer();
     while (await set.next()) {
       const s = set.at();
-      const it = s.iterator();
-      let n = 0;
-      while (it.next()) {
-        if (n === tBuf.length) {
-          const t2 = new Float64Array(n * 2);
-          t2.set(tBuf);
-          tBuf = t2;
-          const v2 = new Float64Array(n * 2);
-          v2.set(vBuf);
-          vBuf = v2;
-        }
-        tBuf[n] = it.atT();
-        vBuf[n] = it.atV();
-        n++;
-      }
-      const e = it.err();
-      if (e !== null) throw e;
+      const n = buf.drain(s.iterator());
       if (n === 0) continue;
       total += n;
       if (total > budget) throw new BadInputError(`exceeded sample limit: the answer would hold more than ${budget} samples; narrow the query`);
-      timeseries.push({ labels: s.labels, timestamps: tBuf.slice(0, n), values: vBuf.slice(0, n) });
+      timeseries.push({ labels: s.labels, ...buf.take() });
     }
     return { result: { timeseries }, samples: total };
   } finally {

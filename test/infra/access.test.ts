@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { functionUrlEvent } from '../helpers/lambda-event.ts';
 import { EnvVars } from '../../lib/config/env.ts';
 import { encodeWriteRequest } from '../../lib/prompb/write-v1.ts';
 import { decodeReadResponse, encodeReadRequest } from '../../lib/prompb/read.ts';
@@ -36,29 +36,7 @@ const IamActionOf: Record<string, string> = {
   'dynamodb:BatchGetItem': 'dynamodb:BatchGetItem',
 };
 
-function event(path: string, body: Uint8Array, headers: Record<string, string>): LambdaFunctionURLEvent {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', ...headers },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc',
-      domainName: 'abc.lambda-url.us-east-1.on.aws',
-      domainPrefix: 'abc',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'Prometheus/3.5.0' },
-      requestId: 'req',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Jan/2026:00:00:00 +0000',
-      timeEpoch: 1767225600000,
-    },
-    body: Buffer.from(body).toString('base64'),
-    isBase64Encoded: true,
-  };
-}
+const event = functionUrlEvent;
 
 describe('IAM grants vs the calls of the deployed handlers', { timeout: 60_000 }, () => {
   let emu: Awaited<ReturnType<typeof startAwsEmulators>>;

@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { functionUrlEvent } from '../helpers/lambda-event.ts';
 import { EnvVars } from '../../lib/config/env.ts';
 import { encodeWriteRequest } from '../../lib/prompb/write-v1.ts';
 import { encodeReadRequest, decodeReadResponse } from '../../lib/prompb/read.ts';
@@ -22,29 +22,7 @@ import { startAwsEmulators } from '../helpers/stratus.ts';
 import { startFaultProxy, type FaultProxy } from './s3/fault-proxy.ts';
 import type { StreamPrelude } from '../../functions/event.ts';
 
-function event(path: string, body: Uint8Array, headers: Record<string, string> = {}): LambdaFunctionURLEvent {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', ...headers },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc',
-      domainName: 'abc.lambda-url.us-east-1.on.aws',
-      domainPrefix: 'abc',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'Prometheus/3.5.0' },
-      requestId: 'req',
-      routeKey: '$default',
-      stage: '$default',
-      time: '01/Jan/2026:00:00:00 +0000',
-      timeEpoch: 1767225600000,
-    },
-    body: Buffer.from(body).toString('base64'),
-    isBase64Encoded: true,
-  };
-}
+const event = functionUrlEvent;
 
 const T0 = 1_700_000_000_000;
 function writeBody(round: number): Uint8Array {
