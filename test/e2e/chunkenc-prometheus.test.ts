@@ -38,18 +38,8 @@ import {
   skipReason,
   startPrometheus,
 } from './harness/index.ts';
+import { bitsOf, fromBits, STALE } from '../helpers/bits.ts';
 
-const scratch = new DataView(new ArrayBuffer(8));
-function bitsOf(v: number): bigint {
-  scratch.setFloat64(0, v);
-  return scratch.getBigUint64(0);
-}
-function fromBits(b: bigint): number {
-  scratch.setBigUint64(0, b);
-  return scratch.getFloat64(0);
-}
-
-const STALE = 0x7ff0000000000002n;
 const NEG_ZERO = 0x8000000000000000n;
 const POS_ZERO = 0n;
 const SPECIAL_BITS = [

@@ -12,21 +12,11 @@ import {
 } from '../../../lib/chunkenc/index.ts';
 import { StratusError } from '../../../lib/util/errors.ts';
 import { referenceEncode, type RefSample } from './reference.ts';
+import { bitsOf, fromBits, STALE } from '../../helpers/bits.ts';
 
 // Values travel as exact bit patterns (bigint) in these tests: V8 quiets
 // signalling NaNs (such as the stale marker) stored in plain JS arrays, so
 // a number[] of values would corrupt the very payloads under test.
-const scratch = new DataView(new ArrayBuffer(8));
-function bitsOf(v: number): bigint {
-  scratch.setFloat64(0, v);
-  return scratch.getBigUint64(0);
-}
-function fromBits(b: bigint): number {
-  scratch.setBigUint64(0, b);
-  return scratch.getFloat64(0);
-}
-
-const STALE = 0x7ff0000000000002n;
 const QUIET_NAN = 0x7ff8000000000001n;
 const NEG_NAN_PAYLOAD = 0xfff00000deadbeefn;
 const NEG_ZERO = 0x8000000000000000n;
