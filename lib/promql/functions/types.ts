@@ -15,8 +15,9 @@ import type { Matrix, Vector } from '../value.ts';
  * - range vector: a {@link Matrix}. For functions that take a range vector
  *   (rate, *_over_time, ...) the evaluator calls the function once per
  *   input series and step, with a Matrix of exactly that one series holding
- *   the points in the window `(rangeStart, rangeEnd]` (stale markers
- *   already removed), as Prometheus 2.42 does;
+ *   the points in the window `[rangeStart, rangeEnd]` (both ends
+ *   included in Prometheus 2.x; stale markers already removed), as
+ *   Prometheus 2.42 does;
  * - scalar: a number (the scalar's value at the step);
  * - string: a string.
  */
