@@ -67,6 +67,13 @@ export interface Querier {
    * to the range. Sorted by labels when `sortSeries` is true.
    */
   select(sortSeries: boolean, hints: SelectHints | undefined, ...matchers: Matcher[]): SeriesSet;
+  /**
+   * Label names of the series with data in the range that match every
+   * matcher (all series without matchers), sorted, each once.
+   */
+  labelNames(...matchers: Matcher[]): Promise<string[]>;
+  /** Values of label `name` over the same series as {@link labelNames}, sorted, each once. */
+  labelValues(name: string, ...matchers: Matcher[]): Promise<string[]>;
   /** Releases resources. */
   close(): Promise<void>;
 }

@@ -6,7 +6,8 @@
 import type { BucketReader } from '../objstore/bucket.ts';
 import type { Catalog, SegmentEntry } from '../catalog/catalog.ts';
 import type { LabelIndex } from '../index/label-index.ts';
-import { compareLabels, type Labels } from '../labels/labels.ts';
+import { compareLabels, labelsGet, type Labels } from '../labels/labels.ts';
+import { compareUtf8 } from '../util/utf8.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import { readSegmentTable, verifySeriesData, type SegmentTable } from '../segment/reader.ts';
 import type { Encoding } from '../chunkenc/chunk.ts';
@@ -162,8 +163,8 @@ class MergedSeries implements Series {
 abstract class BaseQuerier {
   constructor(
     protected readonly deps: QuerierDeps,
-    private readonly mint: number,
-    private readonly maxt: number,
+    protected readonly mint: number,
+    protected readonly maxt: number,
   ) {}
 
   protected async load(hints: SelectHints | undefined, matchers: Matcher[]): Promise<{ raw: RawSeries[]; mint: number; maxt: number }> {
@@ -187,6 +188,37 @@ export class TenantQuerier extends BaseQuerier implements Querier {
       return raw.map((s) => new MergedSeries(s.labels, s.chunks, mint, maxt));
     });
   }
+
+  async labelNames(...matchers: Matcher[]): Promise<string[]> {
+    const { buckets } = await this.deps.catalog.segments(this.mint, this.maxt);
+    const names = new Set<string>();
+    if (matchers.length === 0) {
+      for (const b of buckets) for (const n of await this.deps.index.labelNames(b)) names.add(n);
+    } else {
+      for (const b of buckets) for (const ls of (await this.deps.index.select(b, matchers)).values()) for (const l of ls) names.add(l.name);
+    }
+    return sortedUtf8(names);
+  }
+
+  async labelValues(name: string, ...matchers: Matcher[]): Promise<string[]> {
+    const { buckets } = await this.deps.catalog.segments(this.mint, this.maxt);
+    const values = new Set<string>();
+    if (matchers.length === 0) {
+      for (const b of buckets) for (const v of await this.deps.index.labelValues(b, name)) values.add(v);
+    } else {
+      for (const b of buckets) {
+        for (const ls of (await this.deps.index.select(b, matchers)).values()) {
+          const v = labelsGet(ls, name);
+          if (v !== '') values.add(v);
+        }
+      }
+    }
+    return sortedUtf8(values);
+  }
+}
+
+function sortedUtf8(s: Set<string>): string[] {
+  return [...s].sort((a, b) => compareUtf8(a, b));
 }
 
 /** Like TenantQuerier, with each series as chunks for STREAMED_XOR_CHUNKS. */

@@ -202,3 +202,27 @@ describe('idOrder', () => {
     }
   });
 });
+
+describe('label names and values', () => {
+  it('come from the series with data in the range, filtered by matchers, sorted', async () => {
+    // Prepare: two days, series differing by labels.
+    const st = newStorage();
+    const app = st.tenant('t').appender();
+    app.append(newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'b', zone: 'z1' })), 1000, 1);
+    app.append(newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'a' })), 1000, 1);
+    app.append(newSeriesEntry(labelsFromPairs({ __name__: 'mem', job: 'c', host: 'h' })), BucketMs + 1000, 1);
+    await app.commit();
+    // Act + Assess.
+    const all = await st.tenant('t').querier(0, 2 * BucketMs);
+    assert.deepEqual(await all.labelNames(), ['__name__', 'host', 'job', 'zone']);
+    assert.deepEqual(await all.labelValues('job'), ['a', 'b', 'c']);
+    assert.deepEqual(await all.labelValues('nope'), []);
+    const up = [newMatcher(MatchType.Equal, '__name__', 'up')];
+    assert.deepEqual(await all.labelNames(...up), ['__name__', 'job', 'zone']);
+    assert.deepEqual(await all.labelValues('job', ...up), ['a', 'b']);
+    const day1 = await st.tenant('t').querier(0, BucketMs - 1);
+    assert.deepEqual(await day1.labelValues('__name__'), ['up']);
+    const empty = await st.tenant('other').querier(0, 2 * BucketMs);
+    assert.deepEqual(await empty.labelNames(), []);
+  });
+});
