@@ -6,7 +6,7 @@
 import type { KVItem, KVQueryOptions, KVStore } from './kvstore.ts';
 
 /** The store operations a fault can be injected into. */
-export const KVOps = ['get', 'query', 'batchPut', 'putIfAbsent', 'batchDelete'] as const;
+export const KVOps = ['get', 'query', 'batchPut', 'putIfAbsent', 'replaceIf', 'batchDelete'] as const;
 
 /** One of {@link KVOps}. */
 export type KVOp = (typeof KVOps)[number];
@@ -94,6 +94,13 @@ export function faultyKVStore(store: KVStore, opts: FaultyKVStoreOptions): KVSto
       if (err !== undefined) throw err;
       const written = await store.putIfAbsent(item);
       after('putIfAbsent', [item]);
+      return written;
+    },
+    async replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean> {
+      const err = failOn('replaceIf', item.pk, item.sk);
+      if (err !== undefined) throw err;
+      const written = await store.replaceIf(item, expected);
+      after('replaceIf', [item]);
       return written;
     },
     batchDelete: (keys: readonly { pk: string; sk: string }[]): Promise<void> =>

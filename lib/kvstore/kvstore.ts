@@ -50,6 +50,12 @@ export interface KVStore {
    * an item was already there (which is left unchanged).
    */
   putIfAbsent(item: KVItem): Promise<boolean>;
+  /**
+   * Overwrites the item only if it exists with exactly the value
+   * `expected` (compare-and-swap): true if written, false otherwise (the
+   * item is left unchanged). Leases use it to take over expired holders.
+   */
+  replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean>;
   /** Removes items; removing an absent one is not an error. */
   batchDelete(keys: readonly { pk: string; sk: string }[]): Promise<void>;
   /** Releases resources; the store is not used afterwards. */

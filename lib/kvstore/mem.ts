@@ -68,6 +68,16 @@ export class MemKVStore implements KVStore {
     return true;
   }
 
+  async replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean> {
+    checkItem(item);
+    const p = this.#partitions.get(item.pk);
+    if (p === undefined) return false;
+    const i = lowerBound(p.sks, item.sk);
+    if (i >= p.sks.length || p.sks[i] !== item.sk || !sameBytes(p.values[i]!, expected)) return false;
+    this.#set(item);
+    return true;
+  }
+
   async batchDelete(keys: readonly { pk: string; sk: string }[]): Promise<void> {
     for (const { pk, sk } of keys) checkKey(pk, sk);
     for (const { pk, sk } of keys) {
@@ -129,4 +139,10 @@ function bisect(sks: readonly string[], before: (x: string) => boolean, lo = 0):
     else hi = mid;
   }
   return lo;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -50,6 +50,10 @@ class PrefixedKVStore implements KVStore {
     return this.#store.putIfAbsent({ pk: this.#pk(item.pk), sk: item.sk, value: item.value });
   }
 
+  async replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean> {
+    return this.#store.replaceIf({ pk: this.#pk(item.pk), sk: item.sk, value: item.value }, expected);
+  }
+
   async batchDelete(keys: readonly { pk: string; sk: string }[]): Promise<void> {
     return this.#store.batchDelete(keys.map((k) => ({ pk: this.#pk(k.pk), sk: k.sk })));
   }

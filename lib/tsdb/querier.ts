@@ -4,7 +4,12 @@
  * matching series -> merged series.
  */
 import type { BucketReader } from '../objstore/bucket.ts';
-import type { Catalog, SegmentEntry } from '../catalog/catalog.ts';
+import type { BlockEntry, Catalog, SegmentEntry } from '../catalog/catalog.ts';
+import { readBlockIndex, readPages, type BlockIndex } from '../block/reader.ts';
+import { ColumnBuffer, decodeColumns } from '../block/columns.ts';
+import { XORChunk } from '../chunkenc/xor.ts';
+import { Encoding as Enc } from '../chunkenc/chunk.ts';
+import { SamplesPerChunk } from '../segment/format.ts';
 import type { LabelIndex } from '../index/label-index.ts';
 import { compareLabels, labelsGet, type Labels } from '../labels/labels.ts';
 import { compareUtf8 } from '../util/utf8.ts';
@@ -49,7 +54,7 @@ export interface RawSeries {
  * loads their chunks overlapping that range. Sorted by labels.
  */
 export async function selectRaw(deps: QuerierDeps, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<RawSeries[]> {
-  const { entries, buckets } = await deps.catalog.segments(mint, maxt);
+  const { entries, buckets } = await deps.catalog.entries(mint, maxt);
   if (entries.length === 0) return [];
 
   const found = new Map<string, RawSeries>();
@@ -63,6 +68,10 @@ export async function selectRaw(deps: QuerierDeps, mint: number, maxt: number, m
 
   // Entries come in id (= write) order: the position ranks ties in merges.
   await mapLimit(entries.map((entry, ord) => ({ entry, ord })), ObjectConcurrency, async ({ entry, ord }) => {
+    if (entry.kind === 'block') {
+      await readBlockSeries(deps, entry, ids, idBytes, found, mint, maxt, ord);
+      return;
+    }
     const table = await deps.tables.get(deps.cacheScope + entry.id, async () => (await readSegmentTable(deps.bucket, entry.key, entry)).table);
     const hits: number[] = [];
     const owners: RawSeries[] = [];
@@ -128,6 +137,55 @@ async function readChunks(
   );
 }
 
+/** Loads the matching series of one block, cut to [mint, maxt], as XOR chunks of up to 120 samples. */
+async function readBlockSeries(
+  deps: QuerierDeps,
+  entry: BlockEntry,
+  ids: readonly string[],
+  idBytes: readonly Uint8Array[],
+  found: Map<string, RawSeries>,
+  mint: number,
+  maxt: number,
+  ord: number,
+): Promise<void> {
+  const ix = await deps.tables.get<BlockIndex>(deps.cacheScope + entry.id, () => readBlockIndex(deps.bucket, entry.key, entry));
+  const hits: number[] = [];
+  const owners: RawSeries[] = [];
+  for (let k = 0; k < ids.length; k++) {
+    const i = ix.find(idBytes[k]!);
+    if (i < 0 || ix.maxT[i]! < mint || ix.minT[i]! > maxt) continue;
+    hits.push(i);
+    owners.push(found.get(ids[k]!)!);
+  }
+  if (hits.length === 0) return;
+  const pages = [...new Set(hits.map((i) => ix.seriesPage[i]!))].sort((a, b) => a - b);
+  const raw = await readPages(deps.bucket, entry.key, ix, pages);
+  const buf = new ColumnBuffer(1, 512);
+  for (let k = 0; k < hits.length; k++) {
+    const i = hits[k]!;
+    const page = raw.get(ix.seriesPage[i]!)!;
+    buf.n = 0;
+    const off = ix.seriesOff[i]!;
+    decodeColumns(page, off, off + ix.seriesLen[i]!, buf, `${entry.key} series ${i}`);
+    pushChunks(owners[k]!, buf, mint, maxt, ord);
+  }
+}
+
+/** Appends the samples of `buf` within [mint, maxt] to `s` as XOR chunks. */
+function pushChunks(s: RawSeries, buf: ColumnBuffer, mint: number, maxt: number, ord: number): void {
+  const t = buf.t;
+  const v = buf.v;
+  let i = 0;
+  while (i < buf.n && t[i]! < mint) i++;
+  while (i < buf.n && t[i]! <= maxt) {
+    const c = new XORChunk();
+    const app = c.appender();
+    const first = i;
+    for (let k = 0; k < SamplesPerChunk && i < buf.n && t[i]! <= maxt; k++, i++) app.append(t[i]!, v[i]!);
+    s.chunks.push({ minTime: t[first]!, maxTime: t[i - 1]!, encoding: Enc.XOR, data: c.bytes(), order: ord });
+  }
+}
+
 function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
@@ -190,7 +248,7 @@ export class TenantQuerier extends BaseQuerier implements Querier {
   }
 
   async labelNames(...matchers: Matcher[]): Promise<string[]> {
-    const { buckets } = await this.deps.catalog.segments(this.mint, this.maxt);
+    const { buckets } = await this.deps.catalog.entries(this.mint, this.maxt);
     const names = new Set<string>();
     if (matchers.length === 0) {
       for (const b of buckets) for (const n of await this.deps.index.labelNames(b)) names.add(n);
@@ -201,7 +259,7 @@ export class TenantQuerier extends BaseQuerier implements Querier {
   }
 
   async labelValues(name: string, ...matchers: Matcher[]): Promise<string[]> {
-    const { buckets } = await this.deps.catalog.segments(this.mint, this.maxt);
+    const { buckets } = await this.deps.catalog.entries(this.mint, this.maxt);
     const values = new Set<string>();
     if (matchers.length === 0) {
       for (const b of buckets) for (const v of await this.deps.index.labelValues(b, name)) values.add(v);

@@ -2,22 +2,26 @@
  * A bounded LRU of parsed segment tables. Segments are immutable, so an
  * entry never goes stale; concurrent loads of one key share one read.
  */
-import type { SegmentTable } from '../segment/reader.ts';
+/** Anything cached here reports its approximate memory footprint. */
+export interface Sized {
+  readonly byteSize: number;
+}
 
 export class TableCache {
-  private readonly map = new Map<string, Promise<SegmentTable>>();
+  private readonly map = new Map<string, Promise<Sized>>();
   private readonly sizes = new Map<string, number>();
   private bytes = 0;
 
   constructor(private readonly maxBytes = 256 * 1024 * 1024) {}
 
-  async get(key: string, load: () => Promise<SegmentTable>): Promise<SegmentTable> {
+  /** The cached value under `key` (segment tables and block indexes use distinct keys), loading it once. */
+  async get<T extends Sized>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.map.get(key);
     if (hit !== undefined) {
       // Refresh recency.
       this.map.delete(key);
       this.map.set(key, hit);
-      return hit;
+      return hit as Promise<T>;
     }
     const p = load();
     this.map.set(key, p);

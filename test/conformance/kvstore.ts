@@ -178,6 +178,30 @@ export function kvStoreAcceptance(name: string, make: () => Promise<KVStoreFixtu
         assert.deepEqual(await kv.get('p', 's'), text('third'));
       }));
 
+    it('replaceIf writes only over the expected value', () =>
+      withStore(async (kv) => {
+        // Absent: never written.
+        assert.equal(await kv.replaceIf(item('p', 'r', 'new'), text('old')), false);
+        assert.equal(await kv.get('p', 'r'), undefined);
+        await kv.batchPut([item('p', 'r', 'old')]);
+        // Wrong expectation: unchanged; a longer/shorter prefix is not equal.
+        assert.equal(await kv.replaceIf(item('p', 'r', 'new'), text('ol')), false);
+        assert.equal(await kv.replaceIf(item('p', 'r', 'new'), text('old!')), false);
+        assert.deepEqual(await kv.get('p', 'r'), text('old'));
+        // Right expectation: replaced.
+        assert.equal(await kv.replaceIf(item('p', 'r', 'new'), text('old')), true);
+        assert.deepEqual(await kv.get('p', 'r'), text('new'));
+      }));
+
+    it('concurrent replaceIf on one key: exactly one wins', () =>
+      withStore(async (kv) => {
+        await kv.batchPut([item('cas', 'k', 'v0')]);
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => kv.replaceIf(item('cas', 'k', `v${i + 1}`), text('v0'))));
+        const winners = results.flatMap((ok, i) => (ok ? [i] : []));
+        assert.equal(winners.length, 1, `winners: ${winners.join(',')}`);
+        assert.deepEqual(await kv.get('cas', 'k'), text(`v${winners[0]! + 1}`));
+      }));
+
     it('concurrent putIfAbsent on one key: exactly one wins and its value stays', () =>
       withStore(async (kv) => {
         const results = await Promise.all(

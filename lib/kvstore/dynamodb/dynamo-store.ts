@@ -178,6 +178,25 @@ export class DynamoKVStore implements KVStore {
     });
   }
 
+  async replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean> {
+    checkItem(item);
+    const input = {
+      TableName: this.#table,
+      Item: { pk: { S: item.pk }, sk: { S: item.sk }, v: { B: item.value } },
+      ConditionExpression: 'v = :expected',
+      ExpressionAttributeValues: { ':expected': { B: expected } },
+    };
+    return this.#call(`replaceIf (${item.pk}, ${item.sk})`, async () => {
+      try {
+        await this.#client.send(this.#counted(new PutItemCommand(input), 'PutItem'));
+        return true;
+      } catch (err) {
+        if (errorName(err) === 'ConditionalCheckFailedException') return false;
+        throw err;
+      }
+    });
+  }
+
   async batchDelete(keys: readonly { pk: string; sk: string }[]): Promise<void> {
     for (const k of keys) checkKey(k.pk, k.sk);
     // BatchWriteItem rejects a request that names one key twice.

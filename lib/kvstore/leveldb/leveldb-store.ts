@@ -165,6 +165,28 @@ export class LevelKVStore implements KVStore {
     }
   }
 
+  async replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean> {
+    checkItem(item);
+    const key = itemKey(item.pk, item.sk);
+    const value = item.value.slice();
+    this.#conditional++;
+    try {
+      return await this.#locks.run([lockKey(item)], async () => {
+        await Promise.allSettled([...this.#unlocked]);
+        try {
+          const cur = await this.#db.get(key);
+          if (cur === undefined || Buffer.compare(cur, expected) !== 0) return false;
+          await this.#db.put(key, value, { sync: true });
+          return true;
+        } catch (err) {
+          throw new BackendError(`replaceIf (${item.pk}, ${item.sk})`, { cause: err });
+        }
+      });
+    } finally {
+      this.#conditional--;
+    }
+  }
+
   async #putIfAbsentLocked(item: KVItem, key: Uint8Array, value: Uint8Array): Promise<boolean> {
     {
       try {

@@ -15,6 +15,7 @@ const calls: Record<KVOp, (kv: KVStore) => Promise<unknown>> = {
   query: (kv) => collect(kv.query('p')),
   batchPut: (kv) => kv.batchPut([{ pk: 'p', sk: 'new', value: Uint8Array.of(1) }]),
   putIfAbsent: (kv) => kv.putIfAbsent({ pk: 'p', sk: 'new2', value: Uint8Array.of(1) }),
+  replaceIf: (kv) => kv.replaceIf({ pk: 'p', sk: 'a', value: Uint8Array.of(2) }, Uint8Array.of(1)),
   batchDelete: (kv) => kv.batchDelete([{ pk: 'p', sk: 'a' }]),
 };
 
