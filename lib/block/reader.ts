@@ -142,7 +142,7 @@ export function parseBlockIndex(tail: Uint8Array, loc: BlockLocation, what: stri
   f.u32();
   if (f.u32() !== BlockMagic) throw new CorruptionError(`${what}: not a block (bad footer magic)`);
   if (indexOffset !== loc.indexOffset || indexLength !== loc.indexLength || indexOffset < BlockHeaderSize || indexOffset + indexLength + BlockFooterSize !== loc.size) {
-    throw new CorruptionError(`${what}: footer does not match the catalog entry`);
+    throw new CorruptionError(`${what}: footer (index at ${indexOffset}, ${indexLength} bytes) does not match the catalog entry (${loc.indexOffset}, ${loc.indexLength}, size ${loc.size})`);
   }
   const packed = tail.subarray(0, indexLength);
   if (crc32c(packed) !== crc) throw new CorruptionError(`${what}: block index checksum mismatch`);

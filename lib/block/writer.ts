@@ -96,7 +96,7 @@ export class BlockWriter {
 
   private flushPage(): void {
     if (this.page.len === 0) return;
-    const raw = this.page.raw();
+    const raw = this.page.finish();
     const data = compress(raw, this.quality);
     this.pages.push({ off: this.size, len: data.length, rawLen: raw.length, crc: crc32c(data) });
     this.parts.push(data);
@@ -138,7 +138,7 @@ export class BlockWriter {
       head.u32(p.crc);
     }
     head.uvarint(this.numSeries);
-    const rawIndex = concat([head.raw(), this.index.raw()]);
+    const rawIndex = concat([head.finish(), this.index.finish()]);
     const index = compress(rawIndex, this.quality);
     const indexOffset = this.size;
     const footer = new ByteWriter(32);
@@ -148,7 +148,7 @@ export class BlockWriter {
     footer.u32(crc32c(index));
     footer.u32(0);
     footer.u32(BlockMagic);
-    this.parts.push(index, footer.raw());
+    this.parts.push(index, footer.finish());
     return { bytes: concat(this.parts), meta: full, indexOffset, indexLength: index.length };
   }
 }

@@ -13,11 +13,14 @@ import { newWriteHandler, type WriteLimits } from '../remote/write-handler.ts';
 import { newReadHandler } from '../remote/read-handler.ts';
 import type { Logger } from '../util/logger.ts';
 import type { Route } from './http.ts';
+import { apiEndpoints, type QueryEngine } from '../api/index.ts';
 
 /** Largest compressed remote_write body accepted (Prometheus sends a few MiB at most). */
 export const MaxWriteBodyBytes = 32 * 1024 * 1024;
 /** Largest compressed remote_read request accepted. */
 export const MaxReadBodyBytes = 4 * 1024 * 1024;
+/** Largest form-encoded API request body accepted (long queries and many match[]). */
+export const MaxApiBodyBytes = 4 * 1024 * 1024;
 
 /**
  * Opens the embedded storage under `dataDir`: objects in `objects/` on the
@@ -90,4 +93,28 @@ export function remoteRoutes(opts: RemoteRoutesOptions): Route[] {
       handler: newReadHandler({ storage: opts.storage, metrics, logger: opts.logger.child({ component: 'remote_read' }) }),
     },
   ];
+}
+
+/** Options of {@link apiRoutes}. */
+export interface ApiRoutesOptions {
+  storage: Storage;
+  /** The PromQL engine (lib/promql's `Engine`). */
+  engine: QueryEngine;
+  registry: Registry;
+  logger: Logger;
+}
+
+/**
+ * The Prometheus HTTP API for Grafana (`/api/v1/query`, `query_range`,
+ * `series`, `labels`, `label/<name>/values`, ...; see lib/api/README.md)
+ * over `storage`, the tenant taken from `X-Scope-OrgID`.
+ */
+export function apiRoutes(opts: ApiRoutesOptions): Route[] {
+  const endpoints = apiEndpoints({
+    storage: opts.storage,
+    engine: opts.engine,
+    registry: opts.registry,
+    logger: opts.logger.child({ component: 'api' }),
+  });
+  return endpoints.map((e) => ({ method: e.methods, path: e.path, name: e.name, handler: e.handler, maxBodyBytes: MaxApiBodyBytes }));
 }

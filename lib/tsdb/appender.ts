@@ -36,6 +36,8 @@ export interface AppenderDeps {
   index: LabelIndex;
   catalog: Catalog;
   ulids: UlidFactory;
+  /** Called (and awaited) before the first write of every commit; the tenant registry hooks in here. */
+  beforeCommit?: () => Promise<void>;
 }
 
 const Empty = new Uint8Array(0);
@@ -93,6 +95,7 @@ export class Appender {
     const n = this.n;
     const numSeries = this.series.length;
     if (n === 0) return { numSeries: 0, numSamples: 0, duplicatesDropped: 0, seriesIndexed: 0, bytes: 0 };
+    if (this.deps.beforeCommit !== undefined) await this.deps.beforeCommit();
 
     // Group samples by series. Slots are numbered in order of first
     // appearance, so when each series' samples were appended together (the

@@ -47,12 +47,25 @@ export function newSeriesEntry(labels: Labels): SeriesEntry {
   return { labels, canonical, id, idBytes, sortKey, indexed: [] };
 }
 
+/** The stores of one tenant (already scoped by its prefixes), for compaction and maintenance. */
+export interface TenantStores {
+  tenant: string;
+  bucket: Bucket;
+  kv: KVStore;
+  index: LabelIndex;
+  catalog: Catalog;
+  ulids: UlidFactory;
+}
+
+/** Partition (unprefixed) listing every tenant that ever committed a write. */
+export const TenantsPartition = '_tenants';
+
 /** One tenant's storage. */
 export class TenantDB implements Queryable {
   readonly series: SeriesCache;
+  readonly stores: TenantStores;
   private readonly deps: QuerierDeps;
-  private readonly ulids: UlidFactory;
-  private readonly bucket: Bucket;
+  private registered: Promise<void> | undefined;
 
   constructor(
     readonly tenant: string,
@@ -61,15 +74,30 @@ export class TenantDB implements Queryable {
     tables: TableCache,
     ulids: UlidFactory,
     seriesCacheSize: number,
+    private readonly register: () => Promise<void> = async () => {},
   ) {
-    this.bucket = bucket;
-    this.ulids = ulids;
     this.series = new SeriesCache(seriesCacheSize);
-    this.deps = { bucket, index: new LabelIndex(kv), catalog: new Catalog(kv), tables, cacheScope: `${tenant}/` };
+    const index = new LabelIndex(kv);
+    const catalog = new Catalog(kv);
+    this.stores = { tenant, bucket, kv, index, catalog, ulids };
+    this.deps = { bucket, index, catalog, tables, cacheScope: `${tenant}/` };
   }
 
   appender(): Appender {
-    return new Appender({ bucket: this.bucket, index: this.deps.index, catalog: this.deps.catalog, ulids: this.ulids });
+    return new Appender({
+      bucket: this.stores.bucket,
+      index: this.deps.index,
+      catalog: this.deps.catalog,
+      ulids: this.stores.ulids,
+      beforeCommit: () => {
+        // Once per process and tenant; retried after a failure.
+        this.registered ??= this.register().catch((e: unknown) => {
+          this.registered = undefined;
+          throw e;
+        });
+        return this.registered;
+      },
+    });
   }
 
   async querier(mint: number, maxt: number): Promise<Querier> {
@@ -103,10 +131,18 @@ export class Storage {
         this.tables,
         this.ulids,
         this.opts.seriesCacheSize ?? 500_000,
+        () => this.opts.kv.batchPut([{ pk: TenantsPartition, sk: id, value: new Uint8Array([1]) }]),
       );
       this.tenants.set(id, db);
     }
     return db;
+  }
+
+  /** Every tenant that has committed a write, sorted. */
+  async tenantIds(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const it of this.opts.kv.query(TenantsPartition)) out.push(it.sk);
+    return out;
   }
 
   async close(): Promise<void> {

@@ -45,3 +45,15 @@ function increment(d: Uint8Array): boolean {
   }
   return false;
 }
+
+/** The millisecond time of a ULID. @throws Error if `id` is not a ULID. */
+export function ulidTime(id: string): number {
+  if (id.length !== 26) throw new Error(`not a ULID: ${JSON.stringify(id)}`);
+  let t = 0;
+  for (let i = 0; i < 10; i++) {
+    const d = Alphabet.indexOf(id[i]!);
+    if (d < 0) throw new Error(`not a ULID: ${JSON.stringify(id)}`);
+    t = t * 32 + d;
+  }
+  return t;
+}

@@ -1,0 +1,190 @@
+/**
+ * Runs compaction for one tenant: plan, merge each job's inputs into a
+ * block, commit it in the catalog, schedule the inputs for deletion, and
+ * finally carry out due deletions. Safe to kill at any point and rerun:
+ *
+ * 1. PUT the block object (a crash here leaves an unreferenced object,
+ *    removed later by the orphan sweep);
+ * 2. write its catalog entries: the commit point. Until step 4, inputs and
+ *    block are both in the catalog; readers merge them and resolve equal
+ *    timestamps by order key, so they read exactly the same samples;
+ * 3. write tombstones for the inputs (deleted after the grace period);
+ * 4. remove the inputs' catalog entries.
+ *
+ * A rerun after a crash between 2 and 4 plans the block and the leftover
+ * inputs again and merges them into a new block: same samples, nothing
+ * lost, nothing doubled.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { compareOrder, type BlockEntry, type CatalogEntry, type Recorded } from '../catalog/catalog.ts';
+import type { TenantStores } from '../tsdb/db.ts';
+import { compareLabels, decodeLabels, encodeLabels, type Labels } from '../labels/labels.ts';
+import { SeriesIterator } from '../storage/merge.ts';
+import { BlockWriter } from '../block/writer.ts';
+import { ColumnBuffer } from '../block/columns.ts';
+import { blockKey } from '../block/format.ts';
+import { CorruptionError } from '../util/errors.ts';
+import { Deletions } from './deletions.ts';
+import { Lease } from './lease.ts';
+import { DefaultLevels, Hour, plan, type CompactionJob } from './planner.ts';
+import { gather, type GatheredSeries } from './sources.ts';
+import { sweepOrphans } from './orphans.ts';
+
+export interface CompactorOptions {
+  /** Window size per level, ms (default 2 h, 1 d). */
+  levels?: readonly number[];
+  /** Wait after a window ends before compacting it (default 1 h). */
+  settleMs?: number;
+  /** Keep replaced objects this long before deleting them (default 1 h; longer than any query). */
+  deleteGraceMs?: number;
+  /** Samples one job may merge (default 30 M: about 1 GiB of memory). */
+  maxJobSamples?: number;
+  /** Lease lifetime without renewal (default 16 min: longer than a Lambda can run). */
+  leaseTtlMs?: number;
+  /** Brotli quality for block pages (default 9). */
+  quality?: number;
+  now?: () => number;
+  /** Progress lines for the CLI. */
+  onProgress?: (msg: string) => void;
+}
+
+export interface CompactionRun {
+  /** False when another compactor held the lease: nothing was done. */
+  leased: boolean;
+  jobs: number;
+  blocksWritten: number;
+  inputsReplaced: number;
+  samplesWritten: number;
+  objectsDeleted: number;
+  orphansDeleted: number;
+}
+
+
+const MaxPasses = 16;
+
+export class Compactor {
+  private readonly levels: readonly number[];
+  private readonly settleMs: number;
+  private readonly graceMs: number;
+  private readonly maxJobSamples: number;
+  private readonly leaseTtlMs: number;
+  private readonly quality: number;
+  private readonly now: () => number;
+  private readonly progress: (msg: string) => void;
+  private readonly holder = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+
+  constructor(
+    private readonly s: TenantStores,
+    opts: CompactorOptions = {},
+  ) {
+    this.levels = opts.levels ?? DefaultLevels;
+    this.settleMs = opts.settleMs ?? Hour;
+    this.graceMs = opts.deleteGraceMs ?? Hour;
+    this.maxJobSamples = opts.maxJobSamples ?? 30_000_000;
+    this.leaseTtlMs = opts.leaseTtlMs ?? 16 * 60_000;
+    this.quality = opts.quality ?? 9;
+    this.now = opts.now ?? Date.now;
+    this.progress = opts.onProgress ?? (() => {});
+  }
+
+  /** One compaction run: every ready job of every level, then due deletions. */
+  async run(opts: { force?: boolean } = {}): Promise<CompactionRun> {
+    const res: CompactionRun = { leased: false, jobs: 0, blocksWritten: 0, inputsReplaced: 0, samplesWritten: 0, objectsDeleted: 0, orphansDeleted: 0 };
+    const lease = new Lease({ kv: this.s.kv, name: 'compact', holder: this.holder, ttlMs: this.leaseTtlMs, now: this.now });
+    if (!(await lease.acquire())) {
+      const cur = await lease.current();
+      this.progress(`tenant ${this.s.tenant}: another compactor holds the lease (${cur?.holder ?? '?'}); skipping`);
+      return res;
+    }
+    res.leased = true;
+    try {
+      for (let pass = 0; pass < MaxPasses; pass++) {
+        const entries = await this.s.catalog.all();
+        const jobs = plan(entries, this.now(), { levels: this.levels, settleMs: this.settleMs, force: opts.force ?? false, maxJobSamples: this.maxJobSamples });
+        if (jobs.length === 0) break;
+        for (const job of jobs) {
+          if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`);
+          const written = await this.runJob(job);
+          res.jobs++;
+          res.blocksWritten += written > 0 ? 1 : 0;
+          res.inputsReplaced += job.inputs.length;
+          res.samplesWritten += written;
+        }
+      }
+      const deletions = new Deletions(this.s.kv);
+      res.objectsDeleted = await deletions.run(this.now(), this.s.bucket, this.s.catalog, (t) => this.progress(`tenant ${this.s.tenant}: deleted ${t.key}`));
+      res.orphansDeleted = await sweepOrphans(this.s.bucket, this.s.catalog, deletions, this.now() - this.graceMs, (k) => this.progress(`tenant ${this.s.tenant}: deleted orphan ${k}`));
+    } finally {
+      await lease.release();
+    }
+    return res;
+  }
+
+  /** Merges one job's inputs into a block and commits it. Returns the samples written. */
+  async runJob(job: CompactionJob): Promise<number> {
+    const t0 = this.now();
+    const inputs = [...job.inputs].sort((a, b) => compareOrder(a.entry, b.entry));
+    const series = new Map<string, GatheredSeries>();
+    for (let i = 0; i < inputs.length; i++) await gather(this.s.bucket, inputs[i]!.entry, i, series);
+    await this.fillLabels(series, inputs);
+
+    const sorted = [...series.values()].map((s) => ({ s, labels: decodeLabels(s.labels!, 0, s.labels!.length) as Labels }));
+    sorted.sort((a, b) => compareLabels(a.labels, b.labels));
+    const writer = new BlockWriter({ quality: this.quality });
+    const buf = new ColumnBuffer(1, 1024);
+    for (const { s } of sorted) {
+      buf.n = 0;
+      const it = new SeriesIterator(s.chunks, -Infinity, Infinity);
+      while (it.next()) {
+        buf.reserve(1);
+        buf.t[buf.n] = it.atT();
+        buf.v[buf.n] = it.atV();
+        buf.n++;
+      }
+      const err = it.err();
+      if (err !== null) throw err;
+      writer.add(s.id, s.labels!, buf.t, [buf.v], buf.n);
+    }
+    const id = this.s.ulids.next();
+    const buckets = [...new Set(inputs.flatMap((r) => r.buckets))].sort((a, b) => a - b);
+    const orderKey = inputs.map((r) => (r.entry.kind === 'segment' ? r.entry.id : r.entry.orderKey)).reduce((a, b) => (a > b ? a : b));
+    const { bytes, meta, indexOffset, indexLength } = writer.finish(
+      { id, windowStart: job.windowStart, windowEnd: job.windowEnd, level: job.level, resolution: 0, orderKey, numSources: inputs.length },
+      inputs.map((r) => r.entry.id),
+    );
+    const key = blockKey(id);
+    const entry: BlockEntry = { kind: 'block', key, size: bytes.length, indexOffset, indexLength, ...meta };
+    await this.s.bucket.put(key, bytes); // 1
+    await this.s.catalog.add(entry, buckets); // 2: commit point
+    await new Deletions(this.s.kv).schedule(
+      inputs.map((r) => ({ id: r.entry.id, key: r.entry.key, buckets: r.buckets })),
+      this.now() + this.graceMs,
+    ); // 3
+    for (const r of inputs) await this.s.catalog.remove(r.entry.id, r.buckets); // 4
+    this.progress(
+      `tenant ${this.s.tenant}: level ${job.level} window ${new Date(job.windowStart).toISOString()}: ${inputs.length} objects -> ${key} ` +
+        `(${meta.numSeries} series, ${meta.numSamples} samples, ${bytes.length} bytes, ${(bytes.length / meta.numSamples).toFixed(2)} B/sample, ${this.now() - t0} ms)`,
+    );
+    return meta.numSamples;
+  }
+
+  /** Series whose labels no input carried (segments carry them once) get them from the label index. */
+  private async fillLabels(series: Map<string, GatheredSeries>, inputs: readonly Recorded[]): Promise<void> {
+    const missing = [...series].filter(([, s]) => s.labels === undefined);
+    if (missing.length === 0) return;
+    const buckets = [...new Set(inputs.flatMap((r) => r.buckets))];
+    for (const b of buckets) {
+      const all = await this.s.index.allSeries(b);
+      for (const [hex, s] of missing) {
+        if (s.labels !== undefined) continue;
+        const ls = all.get(hex);
+        if (ls !== undefined) s.labels = encodeLabels(ls);
+      }
+    }
+    const still = missing.filter(([, s]) => s.labels === undefined);
+    if (still.length > 0) throw new CorruptionError(`tenant ${this.s.tenant}: no labels for ${still.length} series (first ${still[0]![0]}) in the index or the inputs`);
+  }
+}
+
+export type { CatalogEntry };
