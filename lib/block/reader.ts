@@ -8,6 +8,9 @@ import { ByteReader } from '../util/bytes.ts';
 import { crc32c } from '../util/crc32c.ts';
 import { CorruptionError } from '../util/errors.ts';
 import { BlockFooterSize, BlockHeaderSize, BlockMagic, type BlockMeta } from './format.ts';
+import { decodeLabels, labelsGet, type Labels } from '../labels/labels.ts';
+import type { Matcher } from '../labels/matcher.ts';
+import { MatchType } from '../labels/matcher.ts';
 
 const IdSize = 16;
 
@@ -101,6 +104,61 @@ export class BlockIndex {
       else hi = mid - 1;
     }
     return -1;
+  }
+
+  private decoded: Labels[] | undefined;
+  private byPair: Map<string, number[]> | undefined;
+
+  /** Decoded label sets of every series, in label order (built once, then cached with the index). */
+  labelSets(): Labels[] {
+    this.decoded ??= Array.from({ length: this.numSeries }, (_, i) => decodeLabels(this.raw, this.labelOff[i]!, this.labelLen[i]!));
+    return this.decoded;
+  }
+
+  /**
+   * Positions (ascending) of the series whose labels match every matcher,
+   * with Prometheus' semantics: a matcher that matches the empty string
+   * also selects series without the label. A block carries its own label
+   * index, so compacted days need no entries in the index store.
+   */
+  select(matchers: readonly Matcher[]): number[] {
+    const sets = this.labelSets();
+    if (this.byPair === undefined) {
+      const m = new Map<string, number[]>();
+      for (let i = 0; i < sets.length; i++) {
+        for (const l of sets[i]!) {
+          const k = `${l.name}\u0000${l.value}`;
+          let list = m.get(k);
+          if (list === undefined) m.set(k, (list = []));
+          list.push(i);
+        }
+      }
+      this.byPair = m;
+    }
+    // Start from the shortest posting list of an equality matcher, if any.
+    let candidates: number[] | undefined;
+    for (const mt of matchers) {
+      if (mt.type !== MatchType.Equal || mt.value === '') continue;
+      const list = this.byPair.get(`${mt.name}\u0000${mt.value}`) ?? [];
+      if (candidates === undefined || list.length < candidates.length) candidates = list;
+    }
+    const memo = matchers.map(() => new Map<string, boolean>());
+    const out: number[] = [];
+    const test = (i: number): boolean => {
+      for (let k = 0; k < matchers.length; k++) {
+        const v = labelsGet(sets[i]!, matchers[k]!.name);
+        let ok = memo[k]!.get(v);
+        if (ok === undefined) memo[k]!.set(v, (ok = matchers[k]!.matches(v)));
+        if (!ok) return false;
+      }
+      return true;
+    };
+    if (candidates !== undefined) {
+      for (const i of candidates) if (test(i)) out.push(i);
+    } else {
+      for (let i = 0; i < sets.length; i++) if (test(i)) out.push(i);
+    }
+    return out;
   }
 
   idAt(i: number): Uint8Array {

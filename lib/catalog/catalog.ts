@@ -92,16 +92,20 @@ export class Catalog {
   /**
    * Entries of the given resolution with samples in buckets overlapping
    * [mint, maxt] whose time range overlaps it, each once, sorted by
-   * {@link compareOrder}, with the buckets (within the range) holding data.
+   * {@link compareOrder}, with the buckets (within the range) holding data
+   * and those of them holding segments (only those need the label index in
+   * the index store: blocks carry their own).
    */
-  async entries(mint: number, maxt: number, resolution = 0): Promise<{ entries: CatalogEntry[]; buckets: number[] }> {
-    const byId = new Map<string, CatalogEntry>();
+  async entries(mint: number, maxt: number, resolution = 0): Promise<{ entries: CatalogEntry[]; buckets: number[]; segmentBuckets: number[] }> {
+    const entries: CatalogEntry[] = [];
     const buckets = new Set<number>();
-    for (const { entry } of await this.scan(bucketOf(mint), bucketOf(maxt), (e) => e.maxTime >= mint && e.minTime <= maxt && resolutionOf(e) === resolution, buckets)) {
-      byId.set(entry.id, entry);
+    const segmentBuckets = new Set<number>();
+    for (const r of await this.scan(bucketOf(mint), bucketOf(maxt), (e) => e.maxTime >= mint && e.minTime <= maxt && resolutionOf(e) === resolution, buckets)) {
+      entries.push(r.entry);
+      if (r.entry.kind === 'segment') for (const b of r.buckets) segmentBuckets.add(b);
     }
-    const entries = [...byId.values()].sort(compareOrder);
-    return { entries, buckets: [...buckets].sort((a, b) => a - b) };
+    const asc = (a: number, b: number) => a - b;
+    return { entries, buckets: [...buckets].sort(asc), segmentBuckets: [...segmentBuckets].sort(asc) };
   }
 
   /** Every entry of the tenant with all its buckets, sorted by {@link compareOrder}. */

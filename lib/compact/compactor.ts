@@ -30,6 +30,9 @@ import { Lease } from './lease.ts';
 import { DefaultLevels, Hour, plan, type CompactionJob } from './planner.ts';
 import { gather, type GatheredSeries } from './sources.ts';
 import { sweepOrphans } from './orphans.ts';
+import { sealIndexes } from './seal.ts';
+import { maintain, type MaintenanceResult } from './maintenance.ts';
+import { KeepForever, type RetentionPolicy } from './retention.ts';
 
 export interface CompactorOptions {
   /** Window size per level, ms (default 2 h, 1 d). */
@@ -47,9 +50,13 @@ export interface CompactorOptions {
   now?: () => number;
   /** Progress lines for the CLI. */
   onProgress?: (msg: string) => void;
+  /** Make 5 m and 1 h blocks of old raw blocks (lib/compact/downsample-jobs.ts; default false). */
+  downsample?: boolean;
+  /** Retention of this tenant (lib/compact/retention.ts; default: keep everything). */
+  retention?: RetentionPolicy;
 }
 
-export interface CompactionRun {
+export interface CompactionRun extends Partial<MaintenanceResult> {
   /** False when another compactor held the lease: nothing was done. */
   leased: boolean;
   jobs: number;
@@ -58,6 +65,8 @@ export interface CompactionRun {
   samplesWritten: number;
   objectsDeleted: number;
   orphansDeleted: number;
+  /** Days whose label index was dropped because only blocks hold them now (lib/compact/seal.ts). */
+  indexDaysSealed: number;
 }
 
 
@@ -72,6 +81,7 @@ export class Compactor {
   private readonly quality: number;
   private readonly now: () => number;
   private readonly progress: (msg: string) => void;
+  private readonly maintenance: { downsample: boolean; retention: RetentionPolicy };
   private readonly holder = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
 
   constructor(
@@ -86,11 +96,12 @@ export class Compactor {
     this.quality = opts.quality ?? 9;
     this.now = opts.now ?? Date.now;
     this.progress = opts.onProgress ?? (() => {});
+    this.maintenance = { downsample: opts.downsample ?? false, retention: opts.retention ?? KeepForever };
   }
 
   /** One compaction run: every ready job of every level, then due deletions. */
   async run(opts: { force?: boolean } = {}): Promise<CompactionRun> {
-    const res: CompactionRun = { leased: false, jobs: 0, blocksWritten: 0, inputsReplaced: 0, samplesWritten: 0, objectsDeleted: 0, orphansDeleted: 0 };
+    const res: CompactionRun = { leased: false, jobs: 0, blocksWritten: 0, inputsReplaced: 0, samplesWritten: 0, objectsDeleted: 0, orphansDeleted: 0, indexDaysSealed: 0 };
     const lease = new Lease({ kv: this.s.kv, name: 'compact', holder: this.holder, ttlMs: this.leaseTtlMs, now: this.now });
     if (!(await lease.acquire())) {
       const cur = await lease.current();
@@ -112,6 +123,11 @@ export class Compactor {
           res.samplesWritten += written;
         }
       }
+      Object.assign(res, await maintain(this.s, { ...this.maintenance, topLevel: this.levels.length, force: opts.force ?? false, graceMs: this.graceMs, quality: this.quality, now: this.now, progress: this.progress, renew: async () => { if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`); } }));
+      res.indexDaysSealed = (
+        await sealIndexes(this.s, this.now(), (b, items) => this.progress(`tenant ${this.s.tenant}: day ${isoTime(b * 86_400_000).slice(0, 10)} lives in blocks only: dropped ${items} label index items`))
+      ).length;
+      if (res.indexDaysSealed > 0 || res.jobs > 0) await this.s.kv.reclaim?.();
       const deletions = new Deletions(this.s.kv);
       res.objectsDeleted = await deletions.run(this.now(), this.s.bucket, this.s.catalog, (t) => this.progress(`tenant ${this.s.tenant}: deleted ${t.key}`));
       res.orphansDeleted = await sweepOrphans(this.s.bucket, this.s.catalog, deletions, this.now() - this.graceMs, (k) => this.progress(`tenant ${this.s.tenant}: deleted orphan ${k}`));
@@ -125,48 +141,62 @@ export class Compactor {
   async runJob(job: CompactionJob): Promise<number> {
     const t0 = this.now();
     const inputs = [...job.inputs].sort((a, b) => compareOrder(a.entry, b.entry));
+    // Inputs and shadows (planner.ts addShadows) ranked together, so that
+    // equal timestamps resolve as readers resolve them.
+    const ranked = [...inputs.map((r) => ({ r, shadow: false })), ...(job.shadows ?? []).map((r) => ({ r, shadow: true }))].sort((a, b) => compareOrder(a.r.entry, b.r.entry));
     const series = new Map<string, GatheredSeries>();
-    for (let i = 0; i < inputs.length; i++) await gather(this.s.bucket, inputs[i]!.entry, i, series);
+    for (let i = 0; i < ranked.length; i++) if (!ranked[i]!.shadow) await gather(this.s.bucket, ranked[i]!.r.entry, i, series);
     await this.fillLabels(series, inputs);
+    const shadowed = new Map<string, GatheredSeries>();
+    for (let i = 0; i < ranked.length; i++) if (ranked[i]!.shadow) await gather(this.s.bucket, ranked[i]!.r.entry, i, shadowed, series);
 
-    const sorted = [...series.values()].map((s) => ({ s, labels: decodeLabels(s.labels!, 0, s.labels!.length) as Labels }));
+    const sorted = [...series].map(([hex, s]) => ({ s, shadow: shadowed.get(hex)?.chunks, labels: decodeLabels(s.labels!, 0, s.labels!.length) as Labels }));
     sorted.sort((a, b) => compareLabels(a.labels, b.labels));
     const writer = new BlockWriter({ quality: this.quality });
     const buf = new ColumnBuffer(1, 1024);
-    for (const { s } of sorted) {
+    for (const { s, shadow } of sorted) {
       buf.n = 0;
       const it = new SeriesIterator(s.chunks, -Infinity, Infinity);
+      // With shadows: what a reader sees now. A sample whose winner there is
+      // not the inputs' value is left to the shadow that holds it.
+      const seen = shadow === undefined ? undefined : new SeriesIterator([...s.chunks, ...shadow], -Infinity, Infinity);
       while (it.next()) {
+        const t = it.atT();
+        const v = it.atV();
+        if (seen !== undefined && !(seen.seek(t) && seen.atT() === t && sameBits(seen.atV(), v))) continue;
         buf.reserve(1);
-        buf.t[buf.n] = it.atT();
-        buf.v[buf.n] = it.atV();
+        buf.t[buf.n] = t;
+        buf.v[buf.n] = v;
         buf.n++;
       }
-      const err = it.err();
+      const err = it.err() ?? seen?.err() ?? null;
       if (err !== null) throw err;
       writer.add(s.id, s.labels!, buf.t, [buf.v], buf.n);
     }
-    const id = this.s.ulids.next();
-    const buckets = [...new Set(inputs.flatMap((r) => r.buckets))].sort((a, b) => a - b);
-    const orderKey = inputs.map((r) => (r.entry.kind === 'segment' ? r.entry.id : r.entry.orderKey)).reduce((a, b) => (a > b ? a : b));
-    const { bytes, meta, indexOffset, indexLength } = writer.finish(
-      { id, windowStart: job.windowStart, windowEnd: job.windowEnd, level: job.level, resolution: 0, orderKey, numSources: inputs.length },
-      inputs.map((r) => r.entry.id),
-    );
-    const key = blockKey(id);
-    const entry: BlockEntry = { kind: 'block', key, size: bytes.length, indexOffset, indexLength, ...meta };
-    await this.s.bucket.put(key, bytes); // 1
-    await this.s.catalog.add(entry, buckets); // 2: commit point
+    let what = 'nothing (every sample is held by newer objects)';
+    let numSamples = 0;
+    if (writer.seriesCount > 0) {
+      const id = this.s.ulids.next();
+      const buckets = [...new Set(inputs.flatMap((r) => r.buckets))].sort((a, b) => a - b);
+      const orderKey = inputs.map((r) => (r.entry.kind === 'segment' ? r.entry.id : r.entry.orderKey)).reduce((a, b) => (a > b ? a : b));
+      const { bytes, meta, indexOffset, indexLength } = writer.finish(
+        { id, windowStart: job.windowStart, windowEnd: job.windowEnd, level: job.level, resolution: 0, orderKey, numSources: inputs.length },
+        inputs.map((r) => r.entry.id),
+      );
+      const key = blockKey(id);
+      const entry: BlockEntry = { kind: 'block', key, size: bytes.length, indexOffset, indexLength, ...meta };
+      await this.s.bucket.put(key, bytes); // 1
+      await this.s.catalog.add(entry, buckets); // 2: commit point
+      numSamples = meta.numSamples;
+      what = `${key} (${meta.numSeries} series, ${meta.numSamples} samples, ${bytes.length} bytes, ${(bytes.length / meta.numSamples).toFixed(2)} B/sample)`;
+    }
     await new Deletions(this.s.kv).schedule(
       inputs.map((r) => ({ id: r.entry.id, key: r.entry.key, buckets: r.buckets })),
       this.now() + this.graceMs,
     ); // 3
     for (const r of inputs) await this.s.catalog.remove(r.entry.id, r.buckets); // 4
-    this.progress(
-      `tenant ${this.s.tenant}: level ${job.level} window ${new Date(job.windowStart).toISOString()}: ${inputs.length} objects -> ${key} ` +
-        `(${meta.numSeries} series, ${meta.numSamples} samples, ${bytes.length} bytes, ${(bytes.length / meta.numSamples).toFixed(2)} B/sample, ${this.now() - t0} ms)`,
-    );
-    return meta.numSamples;
+    this.progress(`tenant ${this.s.tenant}: level ${job.level} window ${isoTime(job.windowStart)}: ${inputs.length} objects -> ${what}, ${this.now() - t0} ms`);
+    return numSamples;
   }
 
   /** Series whose labels no input carried (segments carry them once) get them from the label index. */
@@ -188,3 +218,22 @@ export class Compactor {
 }
 
 export type { CatalogEntry };
+
+const bitsScratch = new Float64Array(2);
+const bitsWords = new Uint32Array(bitsScratch.buffer);
+
+/** Whether two doubles have the same 64 bits (NaN payloads and signed zeros told apart). */
+function sameBits(a: number, b: number): boolean {
+  bitsScratch[0] = a;
+  bitsScratch[1] = b;
+  return bitsWords[0] === bitsWords[2] && bitsWords[1] === bitsWords[3];
+}
+
+/**
+ * A time for progress lines. Bug fix (C1): Date#toISOString throws beyond
+ * ±8.64e15 ms, and samples may lie anywhere in ±(2^53-1), which made
+ * compaction of such data fail.
+ */
+function isoTime(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms`;
+}

@@ -66,14 +66,19 @@ export class LabelIndex {
 
   /**
    * Indexes series: postings, names and values first, then the series
-   * records (the commit point of each). Idempotent.
+   * records (the commit point of each). Idempotent. Name and value items
+   * this process wrote before are skipped, except in buckets before
+   * `trustCacheFrom`.
    */
-  async add(entries: readonly IndexEntry[]): Promise<void> {
+  async add(entries: readonly IndexEntry[], trustCacheFrom = -Infinity): Promise<void> {
     if (entries.length === 0) return;
     const first = new Map<string, KVItem>();
     const shared: { bucket: number; key: string }[] = [];
+    const none = new Set<string>();
     for (const e of entries) {
-      const written = this.writtenIn(e.bucket);
+      // Buckets before `trustCacheFrom` may have been dropped since (see
+      // lib/index/gc.ts): write their names and values again.
+      const written = e.bucket < trustCacheFrom ? none : this.writtenIn(e.bucket);
       for (const { name, value } of e.labels) {
         putOnce(first, { pk: IndexKeys.postings(e.bucket, name, value), sk: e.id, value: Present });
         const n = `n:${name}`;

@@ -105,6 +105,9 @@ export function faultyKVStore(store: KVStore, opts: FaultyKVStoreOptions): KVSto
     },
     batchDelete: (keys: readonly { pk: string; sk: string }[]): Promise<void> =>
       batch('batchDelete', keys, (xs) => store.batchDelete(xs)),
+    reclaim: async (): Promise<void> => {
+      await store.reclaim?.();
+    },
     close: (): Promise<void> => store.close(),
   } satisfies KVStore;
 }

@@ -58,6 +58,11 @@ export interface KVStore {
   replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean>;
   /** Removes items; removing an absent one is not an error. */
   batchDelete(keys: readonly { pk: string; sk: string }[]): Promise<void>;
+  /**
+   * Optional hint after many deletions: reclaim their space now (LevelDB
+   * compacts its files; DynamoDB needs nothing and omits it).
+   */
+  reclaim?(): Promise<void>;
   /** Releases resources; the store is not used afterwards. */
   close(): Promise<void>;
 }

@@ -58,6 +58,10 @@ class PrefixedKVStore implements KVStore {
     return this.#store.batchDelete(keys.map((k) => ({ pk: this.#pk(k.pk), sk: k.sk })));
   }
 
+  async reclaim(): Promise<void> {
+    await this.#store.reclaim?.();
+  }
+
   close(): Promise<void> {
     return this.#store.close();
   }

@@ -36,6 +36,8 @@ export interface AppenderDeps {
   index: LabelIndex;
   catalog: Catalog;
   ulids: UlidFactory;
+  /** Wall clock, ms (default Date.now). */
+  now?: () => number;
   /** Called (and awaited) before the first write of every commit; the tenant registry hooks in here. */
   beforeCommit?: () => Promise<void>;
 }
@@ -132,6 +134,11 @@ export class Appender {
     const series = this.series;
     const order = idOrder(series);
 
+    // Caches of what is indexed are trusted only for today and yesterday:
+    // the label index of older, fully compacted days is dropped (their
+    // blocks carry labels), so late samples for them always carry their
+    // labels and are indexed again.
+    const trustFrom = bucketOf((this.deps.now ?? Date.now)()) - 1;
     const builder = new SegmentBuilder();
     const newEntries: { s: SeriesEntry; bucket: number }[] = [];
     const buckets = new Set<number>();
@@ -151,7 +158,7 @@ export class Appender {
           buckets.add(b);
           lastBucket = b;
         }
-        if (!s.indexed.includes(b)) {
+        if (b < trustFrom || !s.indexed.includes(b)) {
           newEntries.push({ s, bucket: b });
           defining = true;
         }
@@ -169,7 +176,7 @@ export class Appender {
     const key = segmentKey(id);
 
     await this.deps.bucket.put(key, bytes);
-    const seriesIndexed = await this.indexNew(newEntries);
+    const seriesIndexed = await this.indexNew(newEntries, trustFrom);
     const entry: SegmentEntry = { kind: 'segment', id, key, ...meta };
     await this.deps.catalog.addSegment(entry, [...buckets].sort((a, b) => a - b));
     // Only now is the segment (and the labels it carries) committed.
@@ -179,7 +186,7 @@ export class Appender {
   }
 
   /** Writes index entries for (series, bucket) pairs not yet indexed. */
-  private async indexNew(pairs: { s: SeriesEntry; bucket: number }[]): Promise<number> {
+  private async indexNew(pairs: { s: SeriesEntry; bucket: number }[], trustFrom: number): Promise<number> {
     if (pairs.length === 0) return 0;
     const { index } = this.deps;
     // A cold process does not know what is indexed already: ask before
@@ -190,7 +197,7 @@ export class Appender {
       const p = pairs[i]!;
       if (!present[i]) todo.push({ bucket: p.bucket, id: p.s.id, labels: p.s.labels, canonical: p.s.canonical });
     }
-    await index.add(todo);
+    await index.add(todo, trustFrom);
     return todo.length;
   }
 

@@ -11,7 +11,7 @@ import { XORChunk } from '../chunkenc/xor.ts';
 import { Encoding as Enc } from '../chunkenc/chunk.ts';
 import { SamplesPerChunk } from '../segment/format.ts';
 import type { LabelIndex } from '../index/label-index.ts';
-import { compareLabels, labelsGet, type Labels } from '../labels/labels.ts';
+import { compareLabels, labelsGet, seriesIdToHex, type Labels } from '../labels/labels.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import { readSegmentTable, verifySeriesData, type SegmentTable } from '../segment/reader.ts';
@@ -54,24 +54,26 @@ export interface RawSeries {
  * loads their chunks overlapping that range. Sorted by labels.
  */
 export async function selectRaw(deps: QuerierDeps, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<RawSeries[]> {
-  const { entries, buckets } = await deps.catalog.entries(mint, maxt);
+  const { entries, segmentBuckets } = await deps.catalog.entries(mint, maxt);
   if (entries.length === 0) return [];
 
+  // Series in segments are found through the label index of their buckets;
+  // series in blocks through the block's own index (see readBlockSeries).
   const found = new Map<string, RawSeries>();
-  const perBucket = await Promise.all(buckets.map((b) => deps.index.select(b, matchers)));
+  const perBucket = await Promise.all(segmentBuckets.map((b) => deps.index.select(b, matchers)));
   for (const m of perBucket) {
     for (const [id, labels] of m) if (!found.has(id)) found.set(id, { labels, id, chunks: [] });
   }
-  if (found.size === 0) return [];
   const ids = [...found.keys()].sort();
   const idBytes = ids.map(hexToBytes);
 
-  // Entries come in id (= write) order: the position ranks ties in merges.
+  // Entries come in order-key order: the position ranks ties in merges.
   await mapLimit(entries.map((entry, ord) => ({ entry, ord })), ObjectConcurrency, async ({ entry, ord }) => {
     if (entry.kind === 'block') {
-      await readBlockSeries(deps, entry, ids, idBytes, found, mint, maxt, ord);
+      await readBlockSeries(deps, entry, matchers, found, mint, maxt, ord);
       return;
     }
+    if (ids.length === 0) return;
     const table = await deps.tables.get(deps.cacheScope + entry.id, async () => (await readSegmentTable(deps.bucket, entry.key, entry)).table);
     const hits: number[] = [];
     const owners: RawSeries[] = [];
@@ -141,23 +143,22 @@ async function readChunks(
 async function readBlockSeries(
   deps: QuerierDeps,
   entry: BlockEntry,
-  ids: readonly string[],
-  idBytes: readonly Uint8Array[],
+  matchers: readonly Matcher[],
   found: Map<string, RawSeries>,
   mint: number,
   maxt: number,
   ord: number,
 ): Promise<void> {
-  const ix = await deps.tables.get<BlockIndex>(deps.cacheScope + entry.id, () => readBlockIndex(deps.bucket, entry.key, entry));
-  const hits: number[] = [];
-  const owners: RawSeries[] = [];
-  for (let k = 0; k < ids.length; k++) {
-    const i = ix.find(idBytes[k]!);
-    if (i < 0 || ix.maxT[i]! < mint || ix.minT[i]! > maxt) continue;
-    hits.push(i);
-    owners.push(found.get(ids[k]!)!);
-  }
+  const ix = await loadBlockIndex(deps, entry);
+  const hits = ix.select(matchers).filter((i) => ix.maxT[i]! >= mint && ix.minT[i]! <= maxt);
   if (hits.length === 0) return;
+  const sets = ix.labelSets();
+  const owners = hits.map((i) => {
+    const id = seriesIdToHex(ix.idAt(i));
+    let s = found.get(id);
+    if (s === undefined) found.set(id, (s = { labels: sets[i]!, id, chunks: [] }));
+    return s;
+  });
   const pages = [...new Set(hits.map((i) => ix.seriesPage[i]!))].sort((a, b) => a - b);
   const raw = await readPages(deps.bucket, entry.key, ix, pages);
   const buf = new ColumnBuffer(1, 512);
@@ -169,6 +170,18 @@ async function readBlockSeries(
     decodeColumns(page, off, off + ix.seriesLen[i]!, buf, `${entry.key} series ${i}`);
     pushChunks(owners[k]!, buf, mint, maxt, ord);
   }
+}
+
+function loadBlockIndex(deps: QuerierDeps, entry: BlockEntry): Promise<BlockIndex> {
+  return deps.tables.get<BlockIndex>(deps.cacheScope + entry.id, () => readBlockIndex(deps.bucket, entry.key, entry));
+}
+
+/** Label sets of the series of a block with data in [mint, maxt] that match (all of them without matchers). */
+async function blockLabelSets(deps: QuerierDeps, entry: BlockEntry, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<Labels[]> {
+  const ix = await loadBlockIndex(deps, entry);
+  const sets = ix.labelSets();
+  const pos = matchers.length === 0 ? sets.map((_, i) => i) : ix.select(matchers);
+  return pos.filter((i) => ix.maxT[i]! >= mint && ix.minT[i]! <= maxt).map((i) => sets[i]!);
 }
 
 /** Appends the samples of `buf` within [mint, maxt] to `s` as XOR chunks. */
@@ -248,30 +261,42 @@ export class TenantQuerier extends BaseQuerier implements Querier {
   }
 
   async labelNames(...matchers: Matcher[]): Promise<string[]> {
-    const { buckets } = await this.deps.catalog.entries(this.mint, this.maxt);
     const names = new Set<string>();
-    if (matchers.length === 0) {
-      for (const b of buckets) for (const n of await this.deps.index.labelNames(b)) names.add(n);
-    } else {
-      for (const b of buckets) for (const ls of (await this.deps.index.select(b, matchers)).values()) for (const l of ls) names.add(l.name);
-    }
+    await this.eachLabelSet(matchers, (ls) => {
+      for (const l of ls) names.add(l.name);
+    }, async (b) => {
+      for (const n of await this.deps.index.labelNames(b)) names.add(n);
+    });
     return sortedUtf8(names);
   }
 
   async labelValues(name: string, ...matchers: Matcher[]): Promise<string[]> {
-    const { buckets } = await this.deps.catalog.entries(this.mint, this.maxt);
     const values = new Set<string>();
-    if (matchers.length === 0) {
-      for (const b of buckets) for (const v of await this.deps.index.labelValues(b, name)) values.add(v);
-    } else {
-      for (const b of buckets) {
-        for (const ls of (await this.deps.index.select(b, matchers)).values()) {
-          const v = labelsGet(ls, name);
-          if (v !== '') values.add(v);
-        }
-      }
-    }
+    await this.eachLabelSet(matchers, (ls) => {
+      const v = labelsGet(ls, name);
+      if (v !== '') values.add(v);
+    }, async (b) => {
+      for (const v of await this.deps.index.labelValues(b, name)) values.add(v);
+    });
     return sortedUtf8(values);
+  }
+
+  /**
+   * Calls `each` for the label set of every matching series with data in
+   * the range: from the label index for buckets holding segments, from the
+   * blocks' own indexes otherwise. Without matchers, `bucketWide` replaces
+   * the per-series walk over the label index (names and values items).
+   */
+  private async eachLabelSet(matchers: Matcher[], each: (ls: Labels) => void, bucketWide: (bucket: number) => Promise<void>): Promise<void> {
+    const { entries, segmentBuckets } = await this.deps.catalog.entries(this.mint, this.maxt);
+    for (const b of segmentBuckets) {
+      if (matchers.length === 0) await bucketWide(b);
+      else for (const ls of (await this.deps.index.select(b, matchers)).values()) each(ls);
+    }
+    for (const e of entries) {
+      if (e.kind !== 'block') continue;
+      for (const ls of await blockLabelSets(this.deps, e, this.mint, this.maxt, matchers)) each(ls);
+    }
   }
 }
 

@@ -165,6 +165,15 @@ export class LevelKVStore implements KVStore {
     }
   }
 
+  /** Compacts the whole key range, dropping deleted items and the write-ahead log's contents. */
+  async reclaim(): Promise<void> {
+    try {
+      await this.#db.compactRange(new Uint8Array(0), new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+    } catch (err) {
+      throw new BackendError('compact leveldb', { cause: err });
+    }
+  }
+
   async replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean> {
     checkItem(item);
     const key = itemKey(item.pk, item.sk);

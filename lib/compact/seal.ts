@@ -1,0 +1,62 @@
+/**
+ * Drops the label index of days whose data lives only in blocks: blocks
+ * carry their own label index, so once a day holds no segments the index
+ * store's entries for it are dead weight (they were most of the bytes per
+ * sample left after compaction: 2.8 of 4.1 on the benchmark payload).
+ *
+ * Only days up to the day before yesterday are sealed: writers trust their
+ * caches of what is indexed for today and yesterday only, so a late sample
+ * for a sealed day always carries its labels and is indexed afresh. If such
+ * a segment is committed while a day is being sealed, its series are
+ * re-indexed from the labels it carries, after the drop.
+ */
+import { bucketOf, bucketRange } from '../index/keys.ts';
+import { bucketIndexExists, dropBucketIndex } from '../index/gc.ts';
+import { decodeLabels, seriesIdToHex } from '../labels/labels.ts';
+import type { IndexEntry } from '../index/label-index.ts';
+import type { SegmentEntry } from '../catalog/catalog.ts';
+import { readSegmentTable } from '../segment/reader.ts';
+import type { TenantStores } from '../tsdb/db.ts';
+
+/** Seals every eligible day; returns the buckets sealed. */
+export async function sealIndexes(s: TenantStores, now: number, onSeal?: (bucket: number, items: number) => void): Promise<number[]> {
+  const state = new Map<number, { segments: boolean; blocks: boolean }>();
+  for (const r of await s.catalog.all()) {
+    for (const b of r.buckets) {
+      let st = state.get(b);
+      if (st === undefined) state.set(b, (st = { segments: false, blocks: false }));
+      if (r.entry.kind === 'segment') st.segments = true;
+      else st.blocks = true;
+    }
+  }
+  const last = bucketOf(now) - 2;
+  const sealed: number[] = [];
+  for (const [b, st] of [...state].sort((x, y) => x[0] - y[0])) {
+    if (st.segments || !st.blocks || b > last) continue;
+    if (!(await bucketIndexExists(s.kv, b))) continue;
+    const items = await dropBucketIndex(s.kv, b);
+    await reindexLateSegments(s, b);
+    sealed.push(b);
+    onSeal?.(b, items);
+  }
+  return sealed;
+}
+
+/** Indexes the series of segments committed in `bucket` (normally none) from the labels they carry. */
+export async function reindexLateSegments(s: TenantStores, bucket: number): Promise<number> {
+  const [from, to] = bucketRange(bucket);
+  const { entries } = await s.catalog.entries(from, to);
+  const todo: IndexEntry[] = [];
+  for (const e of entries) {
+    if (e.kind !== 'segment') continue;
+    const { table } = await readSegmentTable(s.bucket, e.key, e as SegmentEntry);
+    for (let i = 0; i < table.numSeries; i++) {
+      if (table.seriesMaxT(i) < from || table.seriesMinT(i) > to) continue;
+      const canonical = table.labelsAt(i).slice();
+      if (canonical.length === 0) continue; // labelled in another segment of the same writer
+      todo.push({ bucket, id: seriesIdToHex(table.idAt(i)), labels: decodeLabels(canonical, 0, canonical.length), canonical });
+    }
+  }
+  await s.index.add(todo, Infinity);
+  return todo.length;
+}

@@ -1,0 +1,103 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemBucket } from '../../../lib/objstore/mem.ts';
+import { MemKVStore } from '../../../lib/kvstore/mem.ts';
+import { Storage, newSeriesEntry, type TenantDB } from '../../../lib/tsdb/db.ts';
+import { labelsFromPairs, labelsToString } from '../../../lib/labels/labels.ts';
+import { MatchType, newMatcher, type Matcher } from '../../../lib/labels/matcher.ts';
+import { BucketMs, IndexKeys } from '../../../lib/index/keys.ts';
+import { Compactor } from '../../../lib/compact/compactor.ts';
+import { sealIndexes } from '../../../lib/compact/seal.ts';
+
+const Day = BucketMs;
+const T0 = 20_000 * Day; // a day far from "now" in the injected clock
+
+async function dump(db: TenantDB, ms: Matcher[]): Promise<string> {
+  const q = await db.querier(T0 - 10 * Day, T0 + 10 * Day);
+  const set = q.select(true, undefined, ...ms);
+  let out = '';
+  while (await set.next()) {
+    const s = set.at();
+    const it = s.iterator();
+    out += labelsToString(s.labels);
+    while (it.next()) out += ` ${it.atT()}:${it.atV()}`;
+    out += '\n';
+  }
+  return out;
+}
+
+async function countIndexItems(kv: MemKVStore, tenant: string, bucket: number): Promise<number> {
+  let n = 0;
+  for await (const _ of kv.query(`${tenant}/${IndexKeys.series(bucket)}`)) n++;
+  for await (const _ of kv.query(`${tenant}/${IndexKeys.names(bucket)}`)) n++;
+  for await (const _ of kv.query(`${tenant}/${IndexKeys.postings(bucket, 'job', 'a')}`)) n++;
+  return n;
+}
+
+describe('sealing days into blocks', () => {
+  it('drops the label index of compacted days; reads, names and values stay the same; late data is still found', async () => {
+    // Prepare: two days of data, written "now" = T0 + 5 days.
+    let now = T0 + 5 * Day;
+    const kv = new MemKVStore();
+    const st = new Storage({ bucket: new MemBucket(), kv });
+    const db = st.tenant('t');
+    const series = Array.from({ length: 12 }, (_, i) => newSeriesEntry(labelsFromPairs({ __name__: i % 2 === 0 ? 'up' : 'mem', job: i % 3 === 0 ? 'a' : 'b', i: String(i) })));
+    for (let r = 0; r < 40; r++) {
+      const app = db.appender();
+      for (const s of series) app.append(s, T0 + r * 3_600_000, r + Number(s.labels[1]!.value.length));
+      await app.commit();
+    }
+    const all = [newMatcher(MatchType.Regexp, '__name__', '.+')];
+    const sel = [newMatcher(MatchType.Equal, 'job', 'a'), newMatcher(MatchType.NotEqual, '__name__', 'mem')];
+    const before = [await dump(db, all), await dump(db, sel)];
+    const q0 = await db.querier(T0 - Day, T0 + 3 * Day);
+    const namesBefore = await q0.labelNames();
+    const valuesBefore = await q0.labelValues('i', ...sel);
+    assert.ok((await countIndexItems(kv, 't', T0 / Day)) > 0);
+
+    // Act: compact everything; both days are older than yesterday.
+    const c = new Compactor(db.stores, { now: () => now, deleteGraceMs: 0 });
+    const run = await c.run({ force: true });
+
+    // Assess
+    assert.equal(run.indexDaysSealed, 2);
+    assert.equal(await countIndexItems(kv, 't', T0 / Day), 0);
+    assert.equal(await countIndexItems(kv, 't', T0 / Day + 1), 0);
+    assert.deepEqual([await dump(db, all), await dump(db, sel)], before);
+    const q1 = await db.querier(T0 - Day, T0 + 3 * Day);
+    assert.deepEqual(await q1.labelNames(), namesBefore);
+    assert.deepEqual(await q1.labelValues('i', ...sel), valuesBefore);
+
+    // A late sample for the sealed day, by the same process (whose cache
+    // says the series is indexed there), for an old and a new series.
+    const fresh = newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'a', i: 'late' }));
+    const app = db.appender();
+    app.append(series[0]!, T0 + 30 * 60_000, 99);
+    app.append(fresh, T0 + 30 * 60_000, 7);
+    await app.commit();
+    const withLate = await dump(db, sel);
+    assert.match(withLate, /i="late".* \d+:7\n/);
+    assert.match(withLate, new RegExp(` ${T0 + 30 * 60_000}:99`));
+    // Compacting again folds the late segment into the day's block and seals the day again.
+    now += Day;
+    const run2 = await c.run({ force: true });
+    assert.equal(run2.indexDaysSealed, 1);
+    assert.equal(await dump(db, sel), withLate);
+  });
+
+  it('does not seal today or yesterday, nor days that still hold segments', async () => {
+    const now = T0 + Day + 3_600_000; // yesterday = T0's day
+    const st = new Storage({ bucket: new MemBucket(), kv: new MemKVStore() });
+    const db = st.tenant('t');
+    const app = db.appender();
+    app.append(newSeriesEntry(labelsFromPairs({ __name__: 'x' })), T0, 1);
+    await app.commit();
+    await new Compactor(db.stores, { now: () => now, deleteGraceMs: 0 }).run({ force: true });
+    assert.deepEqual(await sealIndexes(db.stores, now), []);
+    // Two days later it is sealed; a day with a segment is not.
+    const app2 = db.appender();
+    app2.append(newSeriesEntry(labelsFromPairs({ __name__: 'y' })), T0 + Day, 1);
+    await app2.commit();
+    assert.deepEqual(await sealIndexes(db.stores, T0 + 3 * Day), [T0 / Day]);
+  });
+});
