@@ -95,6 +95,10 @@ async function evaluate(
   } catch (err) {
     if (err instanceof PromQLError) {
       if (err.errorType === ErrorType.badData) throw prepareError(err.message);
+      // An engine that reports every abort as a cancellation: the request's own timeout is a timeout.
+      if (err.errorType === ErrorType.canceled && s.timedOut()) {
+        throw new ApiError(ErrorType.timeout, err.message.replace(/^query was canceled in /, 'query timed out in '), { cause: err });
+      }
       throw err;
     }
     if (s.signal.aborted) {

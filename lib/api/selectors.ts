@@ -15,14 +15,24 @@ type MetricSelectorParser = (input: string) => Matcher[];
  * The parser's metric-selector entry point when it has one (Prometheus'
  * `ParseMetricSelector`: a selector without offset or `@`). Otherwise a
  * whole expression is parsed and must be a plain vector selector; its
- * errors are then the expression parser's, which differ from Prometheus'
- * for a few inputs (`{job=""}` is refused by the parser itself rather than
- * by the "at least one non-empty matcher" check below).
+ * errors are then the expression parser's, which may differ in wording
+ * from Prometheus' for inputs that are not a plain selector (`up + 1`).
  */
 function parseMetricSelector(input: string): Matcher[] {
   const own = (parser as unknown as { parseMetricSelector?: MetricSelectorParser }).parseMetricSelector;
   if (typeof own === 'function') return own(input);
-  const expr = parser.parseExpr(input);
+  let expr: Expr;
+  try {
+    expr = parser.parseExpr(input);
+  } catch (err) {
+    // The expression parser type-checks and refuses a selector of empty
+    // matchers; ParseMetricSelector does not, and the caller's check below
+    // reports it. Hand such a selector over with its (empty-matching) matchers.
+    if (err instanceof ParseError && /^1:1: parse error: vector selector must contain at least one non-empty matcher$/.test(err.message) && /^\s*\{[^{}]*\}\s*$/.test(input)) {
+      return [];
+    }
+    throw err;
+  }
   if (expr.type !== 'VectorSelector' || expr.offset !== 0 || expr.timestamp !== undefined || expr.startOrEnd !== undefined) {
     throw new ParseError(`1:1: parse error: expected a series selector such as up{job="api"}, got ${JSON.stringify(input)}`);
   }

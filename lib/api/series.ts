@@ -44,8 +44,17 @@ function labelMatchers(form: FormValues): Matcher[][] {
   }
 }
 
+/**
+ * Clamps a time to the safe-integer range the storage keys times in.
+ * Prometheus' unbounded defaults (about ±9.2e18 ms) lie outside it; no
+ * sample can, so clamping changes no answer.
+ */
+export function clampTime(t: number): number {
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, t));
+}
+
 async function withQuerier<T>(opts: ApiOptions, req: HttpRequest, mint: number, maxt: number, fn: (q: Querier) => Promise<T>): Promise<T> {
-  const q = await opts.storage.tenant(tenantFromHeaders(req.headers)).querier(mint, maxt);
+  const q = await opts.storage.tenant(tenantFromHeaders(req.headers)).querier(clampTime(mint), clampTime(maxt));
   try {
     return await fn(q);
   } finally {
@@ -99,7 +108,7 @@ export function seriesFuncs(opts: ApiOptions) {
     const found = await withQuerier(opts, req, start, end, async (q) => {
       const all: Labels[] = [];
       // "series" is Prometheus' hint for lookups that need no samples.
-      const hints = { start, end, func: 'series' };
+      const hints = { start: clampTime(start), end: clampTime(end), func: 'series' };
       for (const ms of sets) {
         const set = q.select(true, hints, ...ms);
         while (await set.next()) all.push(set.at().labels);

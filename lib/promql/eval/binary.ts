@@ -53,12 +53,12 @@ export function scalarBinop(op: BinaryOp, lhs: number, rhs: number): number {
   throw new PromQLError('internal', `operator "${op}" not allowed for Scalar operations`);
 }
 
-/** Result of {@link vectorElemBinop}: the value and whether to keep the element. */
+/** Whether the last {@link vectorElemBinop} keeps its element (a comparison's outcome; else true). */
 let elemKeep = true;
 
 /**
  * Evaluates `lhs op rhs` for two vector elements. Comparisons return `lhs`
- * and set the keep flag (read with {@link lastKeep}) to the comparison.
+ * and set `elemKeep` to the comparison's outcome (no allocation per element).
  */
 export function vectorElemBinop(op: BinaryOp, lhs: number, rhs: number): number {
   elemKeep = true;
@@ -78,11 +78,6 @@ export function vectorElemBinop(op: BinaryOp, lhs: number, rhs: number): number 
     case 'atan2': return Math.atan2(lhs, rhs);
   }
   throw new PromQLError('internal', `operator "${op}" not allowed for operations between Vectors`);
-}
-
-/** The keep flag of the last {@link vectorElemBinop} call. */
-export function lastKeep(): boolean {
-  return elemKeep;
 }
 
 /** `vector op scalar` (or `scalar op vector` with `swap`). */
@@ -140,7 +135,8 @@ export function vectorUnless(lhs: Vector, rhs: Vector, lsig: readonly string[], 
 
 /** Caches of one binary expression node, kept across steps (Prometheus' EvalNodeHelper). */
 export class BinopCache {
-  readonly resultMetric = new Map<string, Labels>();
+  /** Result labels by the identity of the two input label arrays (immutable, reused across steps). */
+  readonly resultMetric = new WeakMap<Labels, WeakMap<Labels, Labels>>();
 }
 
 /**
@@ -227,8 +223,12 @@ export function vectorBinop(
 
 /** The labels of a vector-vector result (Prometheus' `resultMetric`). */
 function resultMetric(lhs: Labels, rhs: Labels, op: BinaryOp, matching: VectorMatching, cache: BinopCache): Labels {
-  const key = labelsKey(lhs) + '\uDC00' + labelsKey(rhs);
-  const hit = cache.resultMetric.get(key);
+  let byRhs = cache.resultMetric.get(lhs);
+  if (byRhs === undefined) {
+    byRhs = new WeakMap();
+    cache.resultMetric.set(lhs, byRhs);
+  }
+  const hit = byRhs.get(rhs);
   if (hit !== undefined) return hit;
   let m = lhs;
   if (shouldDropMetricName(op)) m = deleteLabels(m, [MetricName]);
@@ -241,6 +241,6 @@ function resultMetric(lhs: Labels, rhs: Labels, op: BinaryOp, matching: VectorMa
     for (const l of rhs) if (l.name === name) v = l.value;
     m = setLabel(m, name, v);
   }
-  cache.resultMetric.set(key, m);
+  byRhs.set(rhs, m);
   return m;
 }

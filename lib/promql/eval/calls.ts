@@ -75,8 +75,9 @@ async function timestampOfSelector(ev: Evaluator, vs: VectorSelector, impl: Func
   return ev.rangeEval(
     null,
     (_v, _k, ts) => {
-      // As Prometheus 2.42 does, `@` sets the offset so that every step reads the `@` time.
-      if (vs.timestamp !== undefined) ev.shared.offsets.set(vs, ts - vs.timestamp);
+      // With `@`, every step reads the `@` time minus the offset. (The v2.42.0
+      // source drops the offset here; the Debian 2.42 build, our oracle, keeps it.)
+      if (vs.timestamp !== undefined) ev.shared.offsets.set(vs, ts - vs.timestamp + vs.offset);
       const vec = ev.vectorSelectorAt(vs, ts, series);
       ctx.ts = ts;
       return impl([vec], ctx);

@@ -16,13 +16,19 @@ import { MetricName, type Label, type Labels } from '../../labels/labels.ts';
 const PairSep = '\uD800';
 const ItemSep = '\uDBFF';
 
-/** A string identifying a label set exactly (for maps and sets). */
+/** Keys of label arrays already seen (the same arrays recur at every step). */
+const keyCache = new WeakMap<Labels, string>();
+
+/** A string identifying a label set exactly (for maps and sets). Label arrays must not be mutated. */
 export function labelsKey(ls: Labels): string {
-  let k = '';
+  let k = keyCache.get(ls);
+  if (k !== undefined) return k;
+  k = '';
   for (let i = 0; i < ls.length; i++) {
     const l = ls[i]!;
     k += l.name + PairSep + l.value + ItemSep;
   }
+  keyCache.set(ls, k);
   return k;
 }
 

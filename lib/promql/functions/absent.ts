@@ -59,12 +59,12 @@ const absent: FunctionImpl = (args, ctx) => {
  * point in the window, else one sample of value 1 labelled by
  * {@link absentLabels}.
  *
- * Prometheus cannot express this per series, and neither can the
- * one-series-per-call contract; the evaluator calls this function once per
- * step with every series' window at that step (an empty Matrix when no
- * series has points), and uses the result as is, labels included. (An
- * evaluator that instead runs the generic per-series loop must then build
- * the output itself from {@link absentLabels}, as Prometheus' engine does.)
+ * This is not a per-series function, so the one-series-per-call contract
+ * does not fit it. An evaluator may call it once per step with every
+ * series' window at that step (an empty Matrix when none has points) and
+ * use the result as is, labels included; or, as Prometheus' engine does,
+ * record at which steps any series has points and build the output itself
+ * from {@link absentLabels}.
  */
 const absentOverTime: FunctionImpl = (args, ctx) => {
   const m = args[0] as Matrix;

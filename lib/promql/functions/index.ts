@@ -17,9 +17,11 @@
  *   difference.
  * - Range-vector functions return a value only (labels empty): the
  *   evaluator labels it with the series' labels minus `__name__` (kept for
- *   last_over_time). absent_over_time is the exception, see absent.ts: it
- *   is called once per step with all series' windows and returns its
- *   output fully labelled.
+ *   last_over_time). absent_over_time cannot be computed per series: the
+ *   evaluator either post-processes the per-series presence as Prometheus'
+ *   engine does, labelling with {@link absentLabels}, or calls the function
+ *   once per step with every series' window and uses its labelled output
+ *   (see absent.ts).
  * - Instant-vector functions return labelled samples: `__name__` dropped
  *   by the math, time and histogram functions, kept by sort, sort_desc,
  *   label_replace and label_join. label_replace/label_join can produce

@@ -49,6 +49,37 @@ function goLog2(x: number): number {
   return Math.log(frac) * Math.LOG2E + exp;
 }
 
+/** Rounds half to even, as the SSE conversion `CVTSD2SL` does. */
+function rint(y: number): number {
+  const r = Math.round(y);
+  return r - y === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Go's `math.Exp` on amd64 (exp_amd64.s), which Debian's Prometheus runs:
+ * it splits `x = k·ln2 + r` with `k = rint(x·log2e)` and overflows to +Inf
+ * as soon as `k` reaches 1024, i.e. from x ≈ 709.44 on, although e^x is
+ * finite up to x ≈ 709.78. Elsewhere its result is within an ulp or two of
+ * `Math.exp`.
+ */
+function goExp(x: number): number {
+  if (x > 709.782712893384 || rint(x * Math.LOG2E) >= 1024) return Infinity;
+  return Math.exp(x);
+}
+
+/** Go's `math.Sinh`: through Exp for |x| > 21 (so it overflows where Exp does). */
+function goSinh(x: number): number {
+  if (x > 21) return goExp(x) * 0.5;
+  if (x < -21) return -(goExp(-x) * 0.5);
+  return Math.sinh(x);
+}
+
+/** Go's `math.Cosh`: through Exp for |x| > 21. */
+function goCosh(x: number): number {
+  const a = Math.abs(x);
+  return a > 21 ? goExp(a) * 0.5 : Math.cosh(x);
+}
+
 /** Go's `math.Log10`: `Log(x)·(1/Ln10)`. */
 function goLog10(x: number): number {
   return Math.log(x) * Math.LOG10E;
@@ -97,7 +128,7 @@ export const mathFunctions: Readonly<Record<string, FunctionImpl>> = {
   abs: simple(Math.abs),
   ceil: simple(Math.ceil),
   floor: simple(Math.floor),
-  exp: simple(Math.exp),
+  exp: simple(goExp),
   sqrt: simple(Math.sqrt),
   ln: simple(Math.log),
   log2: simple(goLog2),
@@ -109,8 +140,8 @@ export const mathFunctions: Readonly<Record<string, FunctionImpl>> = {
   asin: simple(Math.asin),
   acos: simple(Math.acos),
   atan: simple(Math.atan),
-  sinh: simple(Math.sinh),
-  cosh: simple(Math.cosh),
+  sinh: simple(goSinh),
+  cosh: simple(goCosh),
   tanh: simple(Math.tanh),
   asinh: simple(Math.asinh),
   acosh: simple(Math.acosh),

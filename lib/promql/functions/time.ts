@@ -47,7 +47,7 @@ function effectiveUnixSeconds(v: number): number {
 function civil(secs: number): Civil {
   // Both parts exact for any |secs| < 2^64: `%` is exact, and the error of
   // the subtraction is far below half a day.
-  let sod = secs % 86400;
+  let sod = (secs % 86400) + 0; // + 0 turns -0 into 0: Go computes in integers
   if (sod < 0) sod += 86400;
   const days = Math.round((secs - sod) / 86400);
   // Howard Hinnant's civil_from_days, in exact integer arithmetic.

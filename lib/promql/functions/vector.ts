@@ -6,30 +6,33 @@ import type { Sample } from '../value.ts';
 import type { FunctionImpl } from './types.ts';
 import { noLabels, scalarArg, single, vectorArg } from './util.ts';
 
-/** Ascending, NaN last (Prometheus sorts descending with NaN first, then reverses). */
+/** Ascending (NaN handled apart). */
 function ascending(a: Sample, b: Sample): number {
-  if (Number.isNaN(a.v)) return Number.isNaN(b.v) ? 0 : 1;
-  if (Number.isNaN(b.v)) return -1;
   return a.v < b.v ? -1 : a.v > b.v ? 1 : 0;
 }
 
-/** Descending, NaN last. */
+/** Descending (NaN handled apart). */
 function descending(a: Sample, b: Sample): number {
-  if (Number.isNaN(a.v)) return Number.isNaN(b.v) ? 0 : 1;
-  if (Number.isNaN(b.v)) return -1;
   return a.v > b.v ? -1 : a.v < b.v ? 1 : 0;
 }
 
 /**
- * A sorted copy of the argument, labels kept. Equal values keep their input
- * order (Go's sort is not stable in general, but is for the small vectors
- * where it uses insertion sort, up to 12 elements).
+ * A sorted copy of the argument, labels kept: the numbers in order, equal
+ * values in input order, then the NaNs in reverse input order. That is what
+ * Prometheus' `sort.Sort` with its NaN-first "less", reversed, produces on
+ * vectors of up to 12 elements, where Go sorts by insertion (checked
+ * against Prometheus 2.42). For longer vectors Go's pdqsort leaves the
+ * order of equal values unspecified; this keeps the same rule.
  */
 function sorter(cmp: (a: Sample, b: Sample) => number): FunctionImpl {
-  return (args, ctx) =>
-    vectorArg(args, 0)
-      .map((s) => ({ metric: s.metric, t: ctx.ts, v: s.v }))
-      .sort(cmp);
+  return (args, ctx) => {
+    const nums: Sample[] = [];
+    const nans: Sample[] = [];
+    for (const s of vectorArg(args, 0)) (Number.isNaN(s.v) ? nans : nums).push({ metric: s.metric, t: ctx.ts, v: s.v });
+    nums.sort(cmp);
+    for (let i = nans.length - 1; i >= 0; i--) nums.push(nans[i]!);
+    return nums;
+  };
 }
 
 /**

@@ -79,8 +79,9 @@ export function quoteRune(r: number): string {
 /** Go's `%#U` of a rune: `U+0071 'q'`, or just `U+000A` when not printable. */
 function formatRuneU(r: number): string {
   const hex = r.toString(16).toUpperCase().padStart(4, '0');
-  const q = quoteRune(r);
-  return q.includes('\\') ? `U+${hex}` : `U+${hex} ${q}`;
+  const c = String.fromCodePoint(r);
+  const printable = r === 0x22 || r === 0x5c || goQuote(c) === `"${c}"`;
+  return printable ? `U+${hex} '${c}'` : `U+${hex}`;
 }
 
 /** Go's `%.10q` of a string: its first 10 runes, quoted. */

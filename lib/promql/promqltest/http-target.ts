@@ -3,7 +3,8 @@
  * `/api/v1/query_range`), for a real Prometheus used as the oracle or any
  * server speaking the same API. Loading and clearing are delegated: the
  * caller knows how to write to the server (remote_write) and how to empty
- * it (restart on a fresh directory).
+ * it (restart on a fresh directory). The API's `invalid parameter "query": `
+ * prefix of parse errors is removed, leaving the engine's own message.
  */
 import { labelsFromPairs } from '../../labels/labels.ts';
 import type { Matrix, Value, Vector } from '../value.ts';
