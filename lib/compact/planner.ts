@@ -9,7 +9,7 @@
  * once it is settled (its end plus `settleMs` has passed) unless forced.
  * Planning is pure: the same entries and time give the same jobs.
  */
-import type { BlockEntry, Recorded } from '../catalog/catalog.ts';
+import { compareOrder, orderKey, resolutionOf, type BlockEntry, type Recorded } from '../catalog/catalog.ts';
 
 export const Hour = 3_600_000;
 export const Day = 24 * Hour;
@@ -34,6 +34,11 @@ export interface CompactionJob {
   windowEnd: number;
   inputs: Recorded[];
   numSamples: number;
+  /**
+   * Raw entries outside the job that rank above some input they overlap in
+   * time but not above the block the job makes (see {@link addShadows}).
+   */
+  shadows?: Recorded[];
 }
 
 /** Start of the window of size `w` holding `t` (also for t < 0). */
@@ -48,7 +53,7 @@ export function windowOf(t: number, w: number): number {
 export function plan(entries: readonly Recorded[], now: number, opts: PlannerOptions): CompactionJob[] {
   for (let level = 1; level <= opts.levels.length; level++) {
     const jobs = level === 1 ? planFirst(entries, now, opts) : planUpper(entries, level, now, opts);
-    if (jobs.length > 0) return jobs;
+    if (jobs.length > 0) return addShadows(jobs, entries);
   }
   return [];
 }
@@ -115,6 +120,37 @@ function planUpper(entries: readonly Recorded[], level: number, now: number, opt
     const numSamples = inputs.reduce((s, r) => s + r.entry.numSamples, 0);
     if (numSamples > opts.maxJobSamples) continue; // too big for one job: stays at the lower level
     jobs.push({ level, windowStart: ws, windowEnd: ws + w, inputs, numSamples });
+  }
+  return jobs;
+}
+
+/**
+ * Fills each job's `shadows`. A block ranks as its newest source, so merging
+ * inputs lifts their older samples above every entry that ranked between
+ * them: an entry outside the job (a segment of the previous window whose
+ * samples run into this one, a block of the neighbouring day) that held the
+ * winning value of a sample would lose it to the block. The compactor reads
+ * the shadows and leaves such samples out of the block, so reads stay the
+ * same. Bug fix (C1): before it, a later rewrite by a request that started
+ * in the previous window was undone by compacting the window.
+ */
+function addShadows(jobs: CompactionJob[], entries: readonly Recorded[]): CompactionJob[] {
+  for (const job of jobs) {
+    const ids = new Set(job.inputs.map((r) => r.entry.id));
+    let top = '';
+    let mint = Infinity;
+    let maxt = -Infinity;
+    for (const { entry: e } of job.inputs) {
+      if (orderKey(e) > top) top = orderKey(e);
+      mint = Math.min(mint, e.minTime);
+      maxt = Math.max(maxt, e.maxTime);
+    }
+    job.shadows = entries.filter((r) => {
+      const x = r.entry;
+      if (x.maxTime < mint || x.minTime > maxt || orderKey(x) > top || resolutionOf(x) !== 0 || ids.has(x.id)) return false;
+      // It must outrank an input it overlaps in time.
+      return job.inputs.some((a) => compareOrder(a.entry, x) < 0 && a.entry.maxTime >= x.minTime && a.entry.minTime <= x.maxTime);
+    });
   }
   return jobs;
 }

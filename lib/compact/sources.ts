@@ -7,11 +7,9 @@ import type { BlockEntry, CatalogEntry, SegmentEntry } from '../catalog/catalog.
 import { readSegmentTable, verifySeriesData } from '../segment/reader.ts';
 import { readBlockIndex, readPages } from '../block/reader.ts';
 import { ColumnBuffer, decodeColumns } from '../block/columns.ts';
-import { XORChunk } from '../chunkenc/xor.ts';
-import { Encoding } from '../chunkenc/chunk.ts';
-import type { SourceChunk } from '../storage/merge.ts';
-import { SamplesPerChunk } from '../segment/format.ts';
-import { seriesIdToHex } from '../labels/labels.ts';
+import type { Encoding } from '../chunkenc/chunk.ts';
+import { columnsToChunks, type SourceChunk } from '../storage/merge.ts';
+import { seriesIdFromHex, seriesIdToHex } from '../labels/labels.ts';
 
 /** One series gathered from all inputs. */
 export interface GatheredSeries {
@@ -21,10 +19,14 @@ export interface GatheredSeries {
   chunks: SourceChunk[];
 }
 
-/** Adds the series of one input to `out`; `order` ranks it for equal timestamps. */
-export async function gather(bucket: Bucket, entry: CatalogEntry, order: number, out: Map<string, GatheredSeries>): Promise<void> {
-  if (entry.kind === 'segment') await gatherSegment(bucket, entry, order, out);
-  else await gatherBlock(bucket, entry, order, out);
+/**
+ * Adds the series of one input to `out`; `order` ranks it for equal
+ * timestamps. With `only` (hex ids), just those series are added, and of a
+ * block only the pages holding them are read (for a job's shadows).
+ */
+export async function gather(bucket: Bucket, entry: CatalogEntry, order: number, out: Map<string, GatheredSeries>, only?: ReadonlyMap<string, unknown>): Promise<void> {
+  if (entry.kind === 'segment') await gatherSegment(bucket, entry, order, out, only);
+  else await gatherBlock(bucket, entry, order, out, only);
 }
 
 function slot(out: Map<string, GatheredSeries>, id: Uint8Array): GatheredSeries {
@@ -34,7 +36,7 @@ function slot(out: Map<string, GatheredSeries>, id: Uint8Array): GatheredSeries 
   return s;
 }
 
-async function gatherSegment(bucket: Bucket, entry: SegmentEntry, order: number, out: Map<string, GatheredSeries>): Promise<void> {
+async function gatherSegment(bucket: Bucket, entry: SegmentEntry, order: number, out: Map<string, GatheredSeries>, only?: ReadonlyMap<string, unknown>): Promise<void> {
   const { table } = await readSegmentTable(bucket, entry.key, entry);
   if (table.numSeries === 0) return;
   const first = table.dataOffset[0]!;
@@ -42,6 +44,7 @@ async function gatherSegment(bucket: Bucket, entry: SegmentEntry, order: number,
   for (let i = 0; i < table.numSeries; i++) end = Math.max(end, table.dataOffset[i]! + table.dataLength[i]!);
   const data = await bucket.getRange(entry.key, first, end - first);
   for (let i = 0; i < table.numSeries; i++) {
+    if (only !== undefined && !only.has(seriesIdToHex(table.idAt(i)))) continue;
     const s = slot(out, table.idAt(i));
     const lb = table.labelsAt(i);
     if (lb.length > 0 && s.labels === undefined) s.labels = lb.slice();
@@ -57,22 +60,20 @@ async function gatherSegment(bucket: Bucket, entry: SegmentEntry, order: number,
   }
 }
 
-async function gatherBlock(bucket: Bucket, entry: BlockEntry, order: number, out: Map<string, GatheredSeries>): Promise<void> {
+async function gatherBlock(bucket: Bucket, entry: BlockEntry, order: number, out: Map<string, GatheredSeries>, only?: ReadonlyMap<string, unknown>): Promise<void> {
   const ix = await readBlockIndex(bucket, entry.key, entry);
-  const pages = await readPages(bucket, entry.key, ix, Array.from({ length: ix.pageOff.length }, (_, p) => p));
+  let want: number[];
+  if (only === undefined) want = Array.from({ length: ix.numSeries }, (_, i) => i);
+  else want = [...only.keys()].map((hex) => ix.find(seriesIdFromHex(hex))).filter((i) => i >= 0);
+  if (want.length === 0) return;
+  const pages = await readPages(bucket, entry.key, ix, [...new Set(want.map((i) => ix.seriesPage[i]!))].sort((a, b) => a - b));
   const buf = new ColumnBuffer(1, 512);
-  for (let i = 0; i < ix.numSeries; i++) {
+  for (const i of want) {
     const s = slot(out, ix.idAt(i));
     if (s.labels === undefined) s.labels = ix.labelsAt(i).slice();
     buf.n = 0;
     const off = ix.seriesOff[i]!;
     decodeColumns(pages.get(ix.seriesPage[i]!)!, off, off + ix.seriesLen[i]!, buf, `${entry.key} series ${i}`);
-    for (let k = 0; k < buf.n; ) {
-      const c = new XORChunk();
-      const app = c.appender();
-      const from = k;
-      for (let j = 0; j < SamplesPerChunk && k < buf.n; j++, k++) app.append(buf.t[k]!, buf.v[k]!);
-      s.chunks.push({ minTime: buf.t[from]!, maxTime: buf.t[k - 1]!, encoding: Encoding.XOR, data: c.bytes(), order });
-    }
+    columnsToChunks(buf.t, buf.v, 0, buf.n, order, s.chunks);
   }
 }

@@ -233,3 +233,20 @@ export function reencode(it: SampleIterator, out: ChunkMeta[]): void {
   }
   flush();
 }
+
+/**
+ * Cuts samples `[from, to)` of sorted columns into XOR chunks as a segment
+ * would (at most 120 samples and 2^51 ms per chunk), appending them to
+ * `out` with rank `order`.
+ */
+export function columnsToChunks(t: Float64Array, v: Float64Array, from: number, to: number, order: number, out: SourceChunk[]): void {
+  let i = from;
+  while (i < to) {
+    const c = new XORChunk();
+    const app = c.appender();
+    const first = i;
+    const limit = t[first]! + MaxChunkSpanMs;
+    for (let k = 0; k < SamplesPerChunk && i < to && t[i]! <= limit; k++, i++) app.append(t[i]!, v[i]!);
+    out.push({ minTime: t[first]!, maxTime: t[i - 1]!, encoding: Encoding.XOR, data: c.bytes(), order });
+  }
+}

@@ -7,9 +7,6 @@ import type { BucketReader } from '../objstore/bucket.ts';
 import type { BlockEntry, Catalog, SegmentEntry } from '../catalog/catalog.ts';
 import { readBlockIndex, readPages, type BlockIndex } from '../block/reader.ts';
 import { ColumnBuffer, decodeColumns } from '../block/columns.ts';
-import { XORChunk } from '../chunkenc/xor.ts';
-import { Encoding as Enc } from '../chunkenc/chunk.ts';
-import { SamplesPerChunk } from '../segment/format.ts';
 import type { LabelIndex } from '../index/label-index.ts';
 import { compareLabels, labelsGet, seriesIdToHex, type Labels } from '../labels/labels.ts';
 import { compareUtf8 } from '../util/utf8.ts';
@@ -25,7 +22,7 @@ import type {
   Series,
   SeriesSet,
 } from '../storage/interface.ts';
-import { mergedChunks, SeriesIterator, type SourceChunk } from '../storage/merge.ts';
+import { columnsToChunks, mergedChunks, SeriesIterator, type SourceChunk } from '../storage/merge.ts';
 import { mapLimit } from './appender.ts';
 import type { TableCache } from './table-cache.ts';
 
@@ -187,16 +184,11 @@ async function blockLabelSets(deps: QuerierDeps, entry: BlockEntry, mint: number
 /** Appends the samples of `buf` within [mint, maxt] to `s` as XOR chunks. */
 function pushChunks(s: RawSeries, buf: ColumnBuffer, mint: number, maxt: number, ord: number): void {
   const t = buf.t;
-  const v = buf.v;
-  let i = 0;
-  while (i < buf.n && t[i]! < mint) i++;
-  while (i < buf.n && t[i]! <= maxt) {
-    const c = new XORChunk();
-    const app = c.appender();
-    const first = i;
-    for (let k = 0; k < SamplesPerChunk && i < buf.n && t[i]! <= maxt; k++, i++) app.append(t[i]!, v[i]!);
-    s.chunks.push({ minTime: t[first]!, maxTime: t[i - 1]!, encoding: Enc.XOR, data: c.bytes(), order: ord });
-  }
+  let from = 0;
+  while (from < buf.n && t[from]! < mint) from++;
+  let to = from;
+  while (to < buf.n && t[to]! <= maxt) to++;
+  columnsToChunks(t, buf.v, from, to, ord, s.chunks);
 }
 
 function hexToBytes(hex: string): Uint8Array {

@@ -6,6 +6,7 @@
  * remote_read in both response types, for the whole range and sub-ranges.
  */
 import { describe, it } from 'node:test';
+import { Compactor } from '../../lib/compact/compactor.ts';
 import assert from 'node:assert/strict';
 import { remoteRead, remoteWrite, type SampleSeries } from '../../lib/remote/client.ts';
 import { MatcherType, ResponseType, type Query, type WriteSeries } from '../../lib/prompb/types.ts';
@@ -161,23 +162,36 @@ for (const kind of ['mem', 'local', 'aws'] as StorageKind[]) {
           },
           { name: 'unicode value', q: query(-MaxT, MaxT, [[MatcherType.EQ, 'mode', 'système']]), match: (ls) => labelsGet(ls, 'mode') === 'système' },
         ];
-        let compared = 0;
-        for (const c of checks) {
-          const want = expected(model, { start: c.q.startTimestampMs, end: c.q.endTimestampMs, match: c.match });
-          for (const type of [ResponseType.SAMPLES, ResponseType.STREAMED_XOR_CHUNKS]) {
-            const got = await remoteRead(`${srv.url}/api/v1/read`, [c.q], type);
-            assert.deepEqual(actual(got.results[0]!), want, `${c.name} (response type ${type})`);
-            compared += want.reduce((a, s) => a + s.ts.length, 0);
+        const assess = async (phase: string): Promise<number> => {
+          let compared = 0;
+          for (const c of checks) {
+            const want = expected(model, { start: c.q.startTimestampMs, end: c.q.endTimestampMs, match: c.match });
+            for (const type of [ResponseType.SAMPLES, ResponseType.STREAMED_XOR_CHUNKS]) {
+              const got = await remoteRead(`${srv.url}/api/v1/read`, [c.q], type);
+              assert.deepEqual(actual(got.results[0]!), want, `${phase}: ${c.name} (response type ${type})`);
+              compared += want.reduce((a, s) => a + s.ts.length, 0);
+            }
           }
-        }
-        // Several queries in one request answer in order.
-        const multi = await remoteRead(`${srv.url}/api/v1/read`, checks.map((c) => c.q), ResponseType.STREAMED_XOR_CHUNKS);
-        assert.equal(multi.results.length, checks.length);
-        for (let i = 0; i < checks.length; i++) {
-          const want = expected(model, { start: checks[i]!.q.startTimestampMs, end: checks[i]!.q.endTimestampMs, match: checks[i]!.match });
-          assert.deepEqual(actual(multi.results[i]!), want);
-        }
+          // Several queries in one request answer in order.
+          const multi = await remoteRead(`${srv.url}/api/v1/read`, checks.map((c) => c.q), ResponseType.STREAMED_XOR_CHUNKS);
+          assert.equal(multi.results.length, checks.length);
+          for (let i = 0; i < checks.length; i++) {
+            const want = expected(model, { start: checks[i]!.q.startTimestampMs, end: checks[i]!.q.endTimestampMs, match: checks[i]!.match });
+            assert.deepEqual(actual(multi.results[i]!), want, `${phase}: query ${i} of a multi-query request`);
+          }
+          return compared;
+        };
+        const compared = await assess('before compaction');
         assert.ok(compared > 2000, `compared ${compared} samples`);
+
+        // Compact everything (replaced objects deleted at once), then the
+        // same answers must come from blocks alone.
+        const db = storage.tenant('anonymous');
+        const run = await new Compactor(db.stores, { deleteGraceMs: 0 }).run({ force: true });
+        assert.ok(run.blocksWritten > 0 && run.objectsDeleted > 0, JSON.stringify(run));
+        const left = await db.stores.catalog.all();
+        assert.ok(left.length > 0 && left.every((r) => r.entry.kind === 'block'), 'only blocks are left in the catalog');
+        assert.equal(await assess('after compaction'), compared);
         const special = [...model.values()].flatMap((s) => [...s.samples.values()]).filter((v) => Number.isNaN(v) || !Number.isFinite(v) || Object.is(v, -0));
         assert.ok(special.length > 50, 'the data holds many special values');
       } finally {
