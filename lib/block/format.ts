@@ -49,6 +49,13 @@ export interface BlockMeta {
   orderKey: string;
   /** How many objects it replaced. */
   numSources: number;
+  /**
+   * Downsampled blocks only: the raw block of the window it was made from
+   * (5 m blocks), or the 5 m block (1 h blocks). See lib/compact/downsample-jobs.ts.
+   */
+  downsampledFrom?: string;
+  /** Downsampled blocks only: ids of every raw block whose samples it holds (its raw lineage). */
+  downsampledSources?: string[];
 }
 
 /** Object key of a block. */

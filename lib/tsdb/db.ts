@@ -14,6 +14,7 @@ import { validateTenant } from '../storage/tenant.ts';
 import type { ChunkQuerier, Querier, Queryable } from '../storage/interface.ts';
 import { Appender } from './appender.ts';
 import { TenantChunkQuerier, TenantQuerier, type QuerierDeps } from './querier.ts';
+import { DownsampledQuerier } from './downsampled-querier.ts';
 import { SeriesCache, type SeriesEntry } from './series-cache.ts';
 import { TableCache } from './table-cache.ts';
 import { UlidFactory } from './ulid.ts';
@@ -106,6 +107,15 @@ export class TenantDB implements Queryable {
 
   async chunkQuerier(mint: number, maxt: number): Promise<ChunkQuerier> {
     return new TenantChunkQuerier(this.deps, mint, maxt);
+  }
+
+  /**
+   * A querier over downsampled data of `resolution` (lib/block/format.ts
+   * Resolution; coarser data first, raw samples where nothing is
+   * downsampled), for long ranges. See lib/tsdb/downsampled-querier.ts.
+   */
+  async downsampledQuerier(resolution: number, mint: number, maxt: number): Promise<DownsampledQuerier> {
+    return new DownsampledQuerier(this.deps, resolution, mint, maxt);
   }
 }
 

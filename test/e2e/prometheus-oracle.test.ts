@@ -12,7 +12,9 @@
  *    with ours.
  * 3. Prometheus B, with no data of its own and only `remote_read` pointed at
  *    Stratus, answers PromQL range queries exactly as A does.
+ * 4. Stratus compacts everything (forced), and steps 2 and 3 run again.
  */
+import { Compactor } from '../../lib/compact/compactor.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +39,8 @@ import { join } from 'node:path';
 /** A Stratus to test: its URL and how to stop it. */
 interface Target {
   url: string;
+  /** Compacts everything now (forced). */
+  compact(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,7 +50,14 @@ const targets: { name: string; start(): Promise<Target> }[] = [
     async start() {
       const { storage, cleanup } = await makeStorage('local');
       const srv = await startStratus(storage);
-      return { url: srv.url, close: async () => (await srv.close(), await cleanup()) };
+      return {
+        url: srv.url,
+        compact: async () => {
+          const run = await new Compactor(storage.tenant('anonymous').stores).run({ force: true });
+          assert.ok(run.blocksWritten > 0, JSON.stringify(run));
+        },
+        close: async () => (await srv.close(), await cleanup()),
+      };
     },
   },
   {
@@ -54,7 +65,7 @@ const targets: { name: string; start(): Promise<Target> }[] = [
     async start() {
       const emu = await startAwsEmulators();
       const dir = await mkdtemp(join(tmpdir(), 'stratus-aws-'));
-      const child = await startStratusChild(dir, ['--storage=aws', '--bucket=stratus-e2e', '--table=stratus-e2e', '--create-resources'], {
+      const child = await startStratusChild(dir, ['--storage=aws', '--bucket=stratus-e2e', '--table=stratus-e2e', '--create-resources', '--web.enable-admin-api'], {
         AWS_ENDPOINT_URL_S3: emu.s3.endpoint,
         AWS_ENDPOINT_URL_DYNAMODB: emu.ddb.endpoint,
         AWS_REGION: 'us-east-1',
@@ -63,6 +74,13 @@ const targets: { name: string; start(): Promise<Target> }[] = [
       });
       return {
         url: child.url,
+        compact: async () => {
+          // Through the admin endpoint of the running server, as an operator would.
+          const res = await fetch(`${child.url}/api/v1/admin/compact?force=true`, { method: 'POST' });
+          const body = await res.text();
+          assert.equal(res.status, 200, body);
+          assert.match(body, /"blocksWritten":[1-9]/);
+        },
         close: async () => {
           const code = await child.stop();
           await emu.stop();
@@ -140,25 +158,29 @@ for (const target of targets) describe(`end to end against a real Prometheus: ${
         { start: startMs - 60_000, end: endMs + 60_000 },
         { start: startMs + 10_000, end: startMs + 25_000 },
       ];
+      const types = { EQ: MatcherType.EQ, NEQ: MatcherType.NEQ, RE: MatcherType.RE, NRE: MatcherType.NRE };
+      const assessRead = async (phase: string): Promise<{ samples: number; stale: number }> => {
       let samples = 0;
       let stale = 0;
-      const types = { EQ: MatcherType.EQ, NEQ: MatcherType.NEQ, RE: MatcherType.RE, NRE: MatcherType.NRE };
       for (const w of windows) {
         for (const set of matcherSets) {
           const q: OracleQuery = { start: w.start, end: w.end, matchers: set.ms };
           const ourQuery = { startTimestampMs: w.start, endTimestampMs: w.end, matchers: set.ms.map((m) => ({ type: types[m.type], name: m.name, value: m.value })) };
-          const what = `${set.name} [${w.start - startMs}, ${w.end - startMs}]`;
+          const what = `${phase}: ${set.name} [${w.start - startMs}, ${w.end - startMs}]`;
 
-          const theirSamples = fromOracleSamples((await remoteReadSamples(a.url, [q]))[0]!);
-          const ourSamples = fromOurs((await remoteRead(`${stratus.url}/api/v1/read`, [ourQuery], ResponseType.SAMPLES)).results[0]!);
+          const theirSamples = fromOracleSamples((await remoteReadSamples(a!.url, [q]))[0]!);
+          const ourSamples = fromOurs((await remoteRead(`${stratus!.url}/api/v1/read`, [ourQuery], ResponseType.SAMPLES)).results[0]!);
           samples += assertSameAnswer(ourSamples, theirSamples, `SAMPLES ${what}`, true);
 
-          const theirChunks = fromOracleChunks((await remoteReadChunks(a.url, [q])).series, w.start, w.end);
-          const ourChunks = fromOurs((await remoteRead(`${stratus.url}/api/v1/read`, [ourQuery], ResponseType.STREAMED_XOR_CHUNKS)).results[0]!);
+          const theirChunks = fromOracleChunks((await remoteReadChunks(a!.url, [q])).series, w.start, w.end);
+          const ourChunks = fromOurs((await remoteRead(`${stratus!.url}/api/v1/read`, [ourQuery], ResponseType.STREAMED_XOR_CHUNKS)).results[0]!);
           assertSameAnswer(ourChunks, theirChunks, `STREAMED_XOR_CHUNKS ${what}`, false);
           for (const list of theirChunks.values()) stale += list.filter((s) => s.endsWith(StaleBits)).length;
         }
       }
+      return { samples, stale };
+      };
+      const { samples, stale } = await assessRead('before compaction');
       t.diagnostic(`compared ${samples} samples in SAMPLES mode; ${stale} stale markers seen in chunk answers`);
       assert.ok(samples > 20_000, `only ${samples} samples compared`);
       assert.ok(stale > 100, `only ${stale} stale markers: the staleness part of the test did not happen`);
@@ -178,19 +200,30 @@ for (const target of targets) describe(`end to end against a real Prometheus: ${
       const step = 1;
       const qStart = Math.ceil(startMs / 1000) + 3;
       const qEnd = Math.floor(endMs / 1000);
+      const assessPromQL = async (phase: string): Promise<number> => {
       let points = 0;
       for (const expr of qs) {
         const url = (base: string) => `${base}/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${qStart}&end=${qEnd}&step=${step}`;
-        const ra = (await (await fetch(url(a.url))).json()) as { status: string; data: { result: { metric: object; values: [number, string][] }[] } };
-        const rb = (await (await fetch(url(b.url))).json()) as typeof ra;
+        const ra = (await (await fetch(url(a!.url))).json()) as { status: string; data: { result: { metric: object; values: [number, string][] }[] } };
+        const rb = (await (await fetch(url(b!.url))).json()) as typeof ra;
         assert.equal(ra.status, 'success', expr);
         assert.equal(rb.status, 'success', expr);
         const norm = (r: typeof ra) => r.data.result.map((s) => ({ m: JSON.stringify(s.metric), v: s.values })).sort((x, y) => (x.m < y.m ? -1 : 1));
-        assert.deepEqual(norm(rb), norm(ra), `PromQL ${expr}`);
+        assert.deepEqual(norm(rb), norm(ra), `${phase}: PromQL ${expr}`);
         assert.ok(ra.data.result.length > 0, `${expr} returned data`);
         points += ra.data.result.reduce((n, s) => n + s.values.length, 0);
       }
+      return points;
+      };
+      const points = await assessPromQL('before compaction');
       t.diagnostic(`PromQL: ${qs.length} range queries, ${points} points equal`);
+
+      // Assess 3: the same after compacting everything into blocks.
+      await stratus.compact();
+      const after = await assessRead('after compaction');
+      assert.ok(after.samples >= samples, `after compaction: ${after.samples} samples compared, before ${samples}`);
+      const pointsAfter = await assessPromQL('after compaction');
+      t.diagnostic(`after compaction: ${after.samples} samples and ${pointsAfter} PromQL points equal`);
     } finally {
       await b?.stop();
       await a?.stop();

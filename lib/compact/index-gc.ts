@@ -1,0 +1,108 @@
+/**
+ * Garbage collection of the label index, so that it does not grow without
+ * bound while series churn: the index partitions of a day bucket are
+ * removed once nothing in the catalog is recorded in that bucket any more
+ * and the bucket ended longer ago than the longest retention of the
+ * tenant (so any data written there later would expire at once anyway).
+ * Never when some resolution is kept forever.
+ *
+ * Items: pk `indexgc`, sk the bucket key (lib/index/keys.ts), value `01`.
+ * Retention writes the item for every bucket of the entries it expires
+ * before it removes their catalog entries, so a crash cannot leave an empty
+ * bucket behind unscheduled. Collecting a bucket:
+ *
+ * 1. skip it (and drop the item) if the catalog still has entries in it:
+ *    retention schedules it again when it expires them;
+ * 2. keep the item and wait while the bucket is younger than the longest
+ *    retention;
+ * 3. delete the postings named by the labels of its `series` records, then
+ *    (lib/index/gc.ts) per name in `names` the postings of each value in
+ *    `values/<name>` and the value, then the name, then the series records;
+ * 4. delete the item.
+ *
+ * What is deleted later (values, names, series) is what names what is
+ * deleted earlier, so a rerun after a crash at any point finishes the job;
+ * deleting is idempotent.
+ */
+import type { KVStore } from '../kvstore/kvstore.ts';
+import { CatalogPartition } from '../catalog/catalog.ts';
+import { bucketKey, bucketRange, IndexKeys, parseBucketKey } from '../index/keys.ts';
+import { dropBucketIndex } from '../index/gc.ts';
+import { decodeLabels } from '../labels/labels.ts';
+import type { RetentionPolicy } from './retention.ts';
+
+export const IndexGcPartition = 'indexgc';
+
+const Present = new Uint8Array([1]);
+
+/** Whether a policy lets index GC run: every resolution has a finite retention. */
+export function indexGcEnabled(policy: RetentionPolicy): boolean {
+  return policy.raw > 0 && policy.fiveMinutes > 0 && policy.oneHour > 0;
+}
+
+/** Whether a bucket is old enough under `policy` to lose its index once empty. */
+export function indexGcDue(policy: RetentionPolicy, bucket: number, now: number): boolean {
+  if (!indexGcEnabled(policy)) return false;
+  return bucketRange(bucket)[1] < now - Math.max(policy.raw, policy.fiveMinutes, policy.oneHour);
+}
+
+/** Writes the pending items of the given buckets (idempotent). */
+export async function scheduleIndexGc(kv: KVStore, buckets: readonly number[]): Promise<void> {
+  if (buckets.length === 0) return;
+  await kv.batchPut(buckets.map((b) => ({ pk: IndexGcPartition, sk: bucketKey(b), value: Present })));
+}
+
+/** Buckets with a pending item. */
+export async function pendingIndexGc(kv: KVStore): Promise<number[]> {
+  const out: number[] = [];
+  for await (const it of kv.query(IndexGcPartition)) out.push(parseBucketKey(it.sk));
+  return out;
+}
+
+/** What one GC pass did. */
+export interface IndexGcResult {
+  buckets: number;
+  items: number;
+}
+
+/** Carries out the pending items that are due. */
+export async function runIndexGc(kv: KVStore, policy: RetentionPolicy, now: number, onBucket?: (bucket: number, items: number) => void): Promise<IndexGcResult> {
+  const res: IndexGcResult = { buckets: 0, items: 0 };
+  for (const b of await pendingIndexGc(kv)) {
+    const sk = bucketKey(b);
+    let inCatalog = false;
+    for await (const _ of kv.query(CatalogPartition, { prefix: `${sk}/`, limit: 1 })) inCatalog = true;
+    if (inCatalog || !indexGcEnabled(policy)) {
+      await kv.batchDelete([{ pk: IndexGcPartition, sk }]);
+      continue;
+    }
+    if (!indexGcDue(policy, b, now)) continue;
+    const n = await removeBucketIndex(kv, b);
+    await kv.batchDelete([{ pk: IndexGcPartition, sk }]);
+    res.buckets++;
+    res.items += n;
+    onBucket?.(b, n);
+  }
+  return res;
+}
+
+/**
+ * Deletes every index item of one bucket. First the postings named by the
+ * labels of its series records (point deletes: this also reaches postings
+ * whose names or values items a failed write never made), then everything
+ * reachable from its names partition, series records last
+ * (lib/index/gc.ts). Returns the number of items deleted (postings of the
+ * first step are counted once, in the second).
+ */
+export async function removeBucketIndex(kv: KVStore, bucket: number): Promise<number> {
+  let batch: { pk: string; sk: string }[] = [];
+  for await (const it of kv.query(IndexKeys.series(bucket))) {
+    for (const { name, value } of decodeLabels(it.value, 0, it.value.length)) batch.push({ pk: IndexKeys.postings(bucket, name, value), sk: it.sk });
+    if (batch.length >= 500) {
+      await kv.batchDelete(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await kv.batchDelete(batch);
+  return dropBucketIndex(kv, bucket);
+}
