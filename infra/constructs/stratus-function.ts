@@ -1,8 +1,9 @@
 /**
  * One Stratus Lambda function with our defaults: a `NodejsFunction` bundled
  * by esbuild (no Docker), its own role with no managed policies, its own
- * log group, a Function URL with AWS_IAM auth, alarms, and grant helpers
- * that give exactly the S3 and DynamoDB actions the handler's code calls.
+ * log group, a Function URL with AWS_IAM auth (unless it is invoked some
+ * other way, such as by a schedule), alarms, and grant helpers that give
+ * exactly the S3 and DynamoDB actions the handler's code calls.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +68,14 @@ export interface StratusFunctionProps {
   readonly logLevel?: LogLevelName;
   /** Invoke mode of the Function URL. @default lambda.InvokeMode.BUFFERED */
   readonly invokeMode?: lambda.InvokeMode;
+  /**
+   * Whether the function gets a Function URL (an HTTP endpoint). Without
+   * one, it also has no server-errors alarm (that counts HTTP answers).
+   * @default true
+   */
+  readonly functionUrl?: boolean;
+  /** Concurrent executions reserved (and so also the most allowed). @default none: the account's pool */
+  readonly reservedConcurrentExecutions?: number;
   /** Actions run when an alarm fires (an SNS topic, say). @default none */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
   /**
@@ -103,14 +112,13 @@ export class StratusFunction extends Construct {
   /** The function's role: log writing plus whatever the bind helpers grant. */
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
-  /** The HTTPS endpoint, AWS_IAM-authenticated. */
-  readonly url: lambda.FunctionUrl;
+  readonly #url: lambda.FunctionUrl | undefined;
   /** Invocations that failed (crash, timeout, out of memory, failed cold start). */
   readonly errorsAlarm: cloudwatch.Alarm;
   /** Invocations Lambda refused for lack of concurrency (the client got 429). */
   readonly throttlesAlarm: cloudwatch.Alarm;
-  /** Answers with status 5xx, counted from the handler's request log lines. */
-  readonly serverErrorsAlarm: cloudwatch.Alarm;
+  /** Answers with status 5xx, counted from the handler's request log lines (functions with a URL only). */
+  readonly serverErrorsAlarm: cloudwatch.Alarm | undefined;
 
   constructor(scope: Construct, id: string, props: StratusFunctionProps) {
     super(scope, id);
@@ -141,6 +149,7 @@ export class StratusFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(30),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
       environment: {
@@ -175,10 +184,13 @@ export class StratusFunction extends Construct {
       });
     }
 
-    this.url = this.function.addFunctionUrl({
-      authType: lambda.FunctionUrlAuthType.AWS_IAM,
-      invokeMode: props.invokeMode ?? lambda.InvokeMode.BUFFERED,
-    });
+    this.#url =
+      props.functionUrl === false
+        ? undefined
+        : this.function.addFunctionUrl({
+            authType: lambda.FunctionUrlAuthType.AWS_IAM,
+            invokeMode: props.invokeMode ?? lambda.InvokeMode.BUFFERED,
+          });
 
     const fiveMinutes = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
     const alarm = (name: string, metric: cloudwatch.IMetric, threshold: number, what: string) => {
@@ -196,6 +208,10 @@ export class StratusFunction extends Construct {
     this.errorsAlarm = alarm('ErrorsAlarm', this.function.metricErrors(fiveMinutes), 1, 'invocations failed (crash, timeout, out of memory or cold-start error)');
     this.throttlesAlarm = alarm('ThrottlesAlarm', this.function.metricThrottles(fiveMinutes), 1, 'invocations throttled (clients got 429)');
 
+    if (this.#url === undefined) {
+      this.serverErrorsAlarm = undefined;
+      return;
+    }
     // The handlers answer backend failures with 5xx instead of failing the
     // invocation, so Lambda's Errors metric misses them: count them from
     // each request's log line (functions/remote-*.ts; `fn` is the function
@@ -214,6 +230,34 @@ export class StratusFunction extends Construct {
       props.serverErrorsThreshold ?? 5,
       'answers with status 5xx or cut short (Prometheus retries them)',
     );
+  }
+
+  /**
+   * The HTTPS endpoint, AWS_IAM-authenticated.
+   *
+   * @throws Error for a function made with `functionUrl: false`.
+   */
+  get url(): lambda.FunctionUrl {
+    if (this.#url === undefined) throw new Error(`${this.node.path} has no Function URL (functionUrl: false)`);
+    return this.#url;
+  }
+
+  /**
+   * Grants `s3:ListBucket` on the bucket, for listings whose prefix matches
+   * `prefixPattern` only (the `s3:prefix` condition key), and tells the
+   * function the bucket's name.
+   *
+   * @param prefixPattern listing prefixes, IAM-style (`tenants/*`).
+   */
+  bindBucketListing(bucket: s3.IBucket, prefixPattern: string): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': prefixPattern } },
+      }),
+    );
+    this.function.addEnvironment(EnvVars.bucket, bucket.bucketName);
   }
 
   /**

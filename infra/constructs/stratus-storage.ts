@@ -1,8 +1,9 @@
 /**
  * Stratus on AWS, as one reusable construct: the S3 bucket holding the
  * objects, the DynamoDB table holding the label index and catalog, and the
- * remote_write and remote_read functions behind AWS_IAM Function URLs, each
- * granted exactly the calls its code makes.
+ * remote_write and remote_read functions behind AWS_IAM Function URLs, and
+ * the scheduled compaction function, each granted exactly the calls its
+ * code makes.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,6 +14,8 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { LogLevelName } from '../../lib/util/logger.ts';
+import type * as events from 'aws-cdk-lib/aws-events';
+import { StratusCompactor, type StratusCompactorProps } from './stratus-compactor.ts';
 import { StratusFunction, type DynamoDBAction, type S3ObjectAction } from './stratus-function.ts';
 
 /**
@@ -69,6 +72,8 @@ export interface StratusStorageProps {
   readonly accessLogsRetention?: Duration;
   /** Log level of both functions. @default 'info' */
   readonly logLevel?: LogLevelName;
+  /** Retention JSON for the compact function (lib/config/env.ts EnvVars.retention). @default keep everything */
+  readonly retention?: string;
   /** How long the functions' logs are kept. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -85,6 +90,10 @@ export interface StratusStorageProps {
   readonly readMemorySize?: number;
   /** Actions run when any alarm fires. @default none */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+  /** Memory of the compaction function in MB (see {@link StratusCompactorProps.memorySize}). @default 3008 */
+  readonly compactMemorySize?: number;
+  /** When compaction runs. @default events.Schedule.rate(Duration.hours(1)) */
+  readonly compactSchedule?: events.Schedule;
 }
 
 /** The Stratus storage and its remote_write / remote_read endpoints. */
@@ -104,6 +113,8 @@ export class StratusStorage extends Construct {
    * URLs: attach it to that role or user.
    */
   readonly senderPolicy: iam.ManagedPolicy;
+  /** The scheduled compaction function (no URL). */
+  readonly compactor: StratusCompactor;
 
   constructor(scope: Construct, id: string, props: StratusStorageProps = {}) {
     super(scope, id);
@@ -169,6 +180,16 @@ export class StratusStorage extends Construct {
       fn.bindBucket(this.bucket, access.s3, ObjectKeyPattern);
       fn.bindTable(this.table, access.dynamodb);
     }
+
+    this.compactor = new StratusCompactor(this, 'Compactor', {
+      ...common,
+      bucket: this.bucket,
+      table: this.table,
+      keyPattern: ObjectKeyPattern,
+      memorySize: props.compactMemorySize,
+      schedule: props.compactSchedule,
+      retention: props.retention,
+    });
 
     const functionArns = [this.writeFunction.function.functionArn, this.readFunction.function.functionArn];
     this.senderPolicy = new iam.ManagedPolicy(this, 'SenderPolicy', {

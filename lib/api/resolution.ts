@@ -84,13 +84,26 @@ class ResolutionQuerier implements Querier {
   }
 }
 
+/** A queryable that can also serve downsampled data (lib/tsdb TenantDB). */
+export interface DownsampledQueryable extends Queryable {
+  downsampledQuerier(resolution: number, mint: number, maxt: number): Promise<Querier>;
+}
+
+const FiveMinutes = 5 * 60_000;
+const OneHour = 3_600_000;
+
 /**
- * A Queryable whose queriers add `maxSourceResolution` to every select's
- * hints (creating hints spanning the querier's range when there are none).
+ * `q` limited to data of at most `resolutionMs`: below 5 m it reads raw
+ * samples; from 5 m (1 h) on, the 5 m (1 h) aggregates where compaction has
+ * made them and raw samples elsewhere (lib/tsdb/downsampled-querier.ts).
+ * The limit also travels as a select hint.
  */
-export function withMaxSourceResolution(q: Queryable, resolutionMs: number): Queryable {
+export function withMaxSourceResolution(q: Queryable | DownsampledQueryable, resolutionMs: number): Queryable {
+  const ds = 'downsampledQuerier' in q && resolutionMs >= FiveMinutes ? q : undefined;
+  const use = resolutionMs >= OneHour ? OneHour : FiveMinutes;
   return {
-    querier: async (mint, maxt) => new ResolutionQuerier(await q.querier(mint, maxt), mint, maxt, resolutionMs),
+    querier: async (mint, maxt) =>
+      new ResolutionQuerier(ds !== undefined ? await ds.downsampledQuerier(use, mint, maxt) : await q.querier(mint, maxt), mint, maxt, resolutionMs),
     chunkQuerier: (mint, maxt) => q.chunkQuerier(mint, maxt),
   };
 }

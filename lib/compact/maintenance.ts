@@ -59,7 +59,7 @@ async function runJobs(s: TenantStores, jobs: readonly DownsampleJob[], opts: Ma
     }
     n++;
     opts.progress(
-      `tenant ${s.tenant}: ${what}: ${job.inputs.length} blocks -> ${made.key} (${made.numSeries} series, ${made.numSamples} rows, ${made.size} bytes, ${opts.now() - t0} ms)` +
+      `tenant ${s.tenant}: ${what}: ${job.inputs.length} blocks aggregated into ${made.key} (${made.numSeries} series, ${made.numSamples} rows, ${made.size} bytes, ${opts.now() - t0} ms)` +
         (job.replaces.length > 0 ? `, replacing ${job.replaces.map((r) => r.entry.id).join(', ')}` : ''),
     );
   }

@@ -144,3 +144,23 @@ export async function applyRetention(
   }
   return { expired: expired.length };
 }
+
+/**
+ * Parses the compact function's retention setting (EnvVars.retention):
+ * `{"raw":"90d","5m":"1y","1h":"5y","tenants":{"<tenant>":{"raw":"30d"}}}`.
+ * Missing fields keep data forever.
+ */
+export function parseRetentionConfig(json: string, what = 'retention'): RetentionConfig {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json);
+  } catch (cause) {
+    throw new BadInputError(`${what}: not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new BadInputError(`${what}: want a JSON object with "raw", "5m", "1h" and "tenants"`);
+  const { tenants, ...defaults } = doc as Record<string, unknown>;
+  // The defaults use the per-tenant syntax; "anonymous" is only a carrier here.
+  const d = parseRetentionOverrides(JSON.stringify({ anonymous: defaults }), `${what}: defaults`).anonymous!;
+  const overrides = tenants === undefined ? {} : parseRetentionOverrides(JSON.stringify(tenants), `${what}: tenants`);
+  return { defaults: { ...KeepForever, ...d }, overrides };
+}

@@ -10,5 +10,11 @@ export const EnvVars = {
   table: 'STRATUS_TABLE',
   /** Log level: debug, info, warn or error. */
   logLevel: 'STRATUS_LOG_LEVEL',
+  /**
+   * Retention of the compact function, JSON:
+   * `{"raw":"90d","5m":"1y","1h":"5y","tenants":{"<tenant>":{"raw":"30d"}}}`;
+   * unset or a missing field keeps data forever.
+   */
+  retention: 'STRATUS_RETENTION',
 } as const;
 export type EnvVar = (typeof EnvVars)[keyof typeof EnvVars];

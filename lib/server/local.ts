@@ -37,7 +37,12 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
   try {
     const storage = await openStorage(cfg);
     const registry = createMetricsRegistry();
-    const compaction = new CompactionScheduler({ storage, intervalMs: cfg.compactIntervalMs, logger: logger.child({ component: 'compactor' }) });
+    const compaction = new CompactionScheduler({
+      storage,
+      intervalMs: cfg.compactIntervalMs,
+      logger: logger.child({ component: 'compactor' }),
+      compactor: { downsample: true, ...(cfg.retention === undefined ? {} : { retentionConfig: cfg.retention }) },
+    });
     const server = new HttpServer({
       listenAddress: cfg.listenAddress,
       logger: logger.child({ component: 'http' }),

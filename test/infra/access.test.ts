@@ -1,11 +1,13 @@
 /**
  * The IAM grants of infra/ against what the deployed code really calls: the
- * two Lambda handler modules (functions/remote-*.ts, wired by deps.ts from
+ * Lambda handler modules (functions/remote-*.ts and query-api.ts, wired by deps.ts from
  * the environment exactly as in Lambda) serve writes and reads against
  * S3- and DynamoDB-compatible servers on loopback, and the operations their
  * request log lines report, turned into IAM actions, must equal
  * WriteAccess / ReadAccess: nothing missing (AccessDenied in production),
- * nothing extra (not least privilege).
+ * nothing extra (not least privilege). The query API is granted ReadAccess
+ * and must call nothing outside it. The compaction function (a scheduled
+ * event, its ops in its summary line) must call exactly CompactAccess.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,8 @@ import { MatcherType, ResponseType } from '../../lib/prompb/types.ts';
 import { snappyDecode, snappyEncode } from '../../lib/prompb/snappy.ts';
 import { createLogger } from '../../lib/util/logger.ts';
 import { ReadAccess, WriteAccess } from '../../infra/constructs/stratus-storage.ts';
+import { CompactAccess } from '../../infra/constructs/stratus-compactor.ts';
+import { UlidFactory } from '../../lib/tsdb/ulid.ts';
 import { startAwsEmulators } from '../helpers/stratus.ts';
 import type { StreamPrelude } from '../../functions/event.ts';
 
@@ -42,8 +46,9 @@ describe('IAM grants vs the calls of the deployed handlers', { timeout: 60_000 }
   let emu: Awaited<ReturnType<typeof startAwsEmulators>>;
   let write: typeof import('../../functions/remote-write.ts');
   let read: typeof import('../../functions/remote-read.ts');
+  let query: typeof import('../../functions/query-api.ts');
   const lines: Record<string, any>[] = [];
-  const used = { write: new Set<string>(), read: new Set<string>() };
+  const used = { write: new Set<string>(), read: new Set<string>(), query: new Set<string>() };
 
   /** The ops of the last request line, as IAM actions. */
   function lastActions(): string[] {
@@ -68,6 +73,7 @@ describe('IAM grants vs the calls of the deployed handlers', { timeout: 60_000 }
     });
     write = await import('../../functions/remote-write.ts');
     read = await import('../../functions/remote-read.ts');
+    query = await import('../../functions/query-api.ts');
     const { deps } = await import('../../functions/deps.ts');
     deps.logger = createLogger({ write: (l) => lines.push(JSON.parse(l)) });
   });
@@ -125,9 +131,68 @@ describe('IAM grants vs the calls of the deployed handlers', { timeout: 60_000 }
     for (const a of lastActions()) used.read.add(a);
   });
 
+  it('answers the query API (query, query_range, series, labels) from the same storage', async () => {
+    const cases = [
+      { path: '/api/v1/query', qs: 'query=sum(up)&time=1700000015', want: '{"resultType":"vector","result":[{"metric":{},"value":[1700000015,"0"]}]}' },
+      {
+        path: '/api/v1/query_range',
+        qs: 'query=up{job="b"}&start=1700000000&end=1700000015&step=15',
+        want: '{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"b"},"values":[[1700000000,"1"],[1700000015,"0"]]}]}',
+      },
+      { path: '/api/v1/series', qs: 'match[]=up{job!="a"}', want: '[{"__name__":"up","job":"b"},{"__name__":"up","job":"c"}]' },
+      { path: '/api/v1/labels', qs: '', want: '["__name__","job"]' },
+      { path: '/api/v1/label/job/values', qs: 'start=1699999000&end=1700001000', want: '["a","b","c"]' },
+    ];
+    for (const c of cases) {
+      const ev = { ...event(c.path, new Uint8Array(0), {}), rawQueryString: c.qs, body: undefined, isBase64Encoded: false };
+      ev.requestContext = { ...ev.requestContext, http: { ...ev.requestContext.http, method: 'GET' } };
+      let prelude: StreamPrelude | undefined;
+      const chunks: Buffer[] = [];
+      const sink = new Writable({ write: (x, _e, cb) => (chunks.push(Buffer.from(x)), cb()) });
+      await query.newStreamQuery((s, p) => ((prelude = p), s))(ev, sink);
+      const body = Buffer.concat(chunks).toString();
+      assert.equal(prelude?.statusCode, 200, `${c.path}: ${body}`);
+      assert.equal(body, `{"status":"success","data":${c.want}}`, c.path);
+      for (const a of lastActions()) used.query.add(a);
+    }
+  });
+
   it('needs exactly the granted actions', (t) => {
     t.diagnostic(`request lines: ${JSON.stringify(lines.filter((l) => l.msg === 'request').map((l) => ({ path: l.path, status: l.status, ops: l.ops })))}`);
     assert.deepEqual([...used.write].sort(), [...WriteAccess.s3, ...WriteAccess.dynamodb].sort());
     assert.deepEqual([...used.read].sort(), [...ReadAccess.s3, ...ReadAccess.dynamodb].sort());
+    // The query function is granted ReadAccess: what it calls must lie within it (and it must read data).
+    const granted = new Set<string>([...ReadAccess.s3, ...ReadAccess.dynamodb]);
+    assert.deepEqual([...used.query].filter((a) => !granted.has(a)), [], 'query API calls outside ReadAccess');
+    assert.ok(used.query.has('s3:GetObject') && used.query.has('dynamodb:Query'), `query API reads objects and the index: ${[...used.query]}`);
+  });
+
+  it('compaction (scheduled event) needs exactly CompactAccess: blocks written, then replaced objects and an orphan deleted', async (t) => {
+    // Prepare: the handler on a clock we move past the grace period, and an orphan block object.
+    const compact = await import('../../functions/compact.ts');
+    const { deps } = await import('../../functions/deps.ts');
+    let now = Date.now();
+    const run = compact.newCompactHandler({ now: () => now });
+    const scheduled = { id: 'e1', version: '0', account: '1', region: 'us-east-1', source: 'aws.events', 'detail-type': 'Scheduled Event' as const, time: new Date(now).toISOString(), resources: [], detail: {} };
+    const used = new Set<string>();
+    const collect = () => {
+      const line = lines.filter((l) => l.msg === 'compaction').pop()!;
+      for (const op of Object.keys(line.ops).filter((k) => !k.endsWith('.units'))) used.add(IamActionOf[op] ?? `unmapped ${op}`);
+      return line;
+    };
+    // Act: compact what the tests above wrote (2023: long settled), then come back 2 h later.
+    const first = await run(scheduled, { getRemainingTimeInMillis: () => 900_000 });
+    collect();
+    now += 2 * 3_600_000;
+    await deps.storage.tenant('anonymous').stores.bucket.put(`blocks/${new UlidFactory().next()}`, new Uint8Array([1]));
+    const second = await run(scheduled, { getRemainingTimeInMillis: () => 900_000 });
+    const line = collect();
+    t.diagnostic(`compaction ops: ${[...used].sort().join(', ')}`);
+    // Assess
+    assert.ok(first.totals.blocksWritten >= 1 && first.totals.inputsReplaced >= 2, JSON.stringify(first.totals));
+    assert.equal(second.totals.objectsDeleted, first.totals.inputsReplaced);
+    assert.equal(second.totals.orphansDeleted, 1);
+    assert.equal(line.failed, 0);
+    assert.deepEqual([...used].sort(), [...CompactAccess.s3, ...CompactAccess.s3Bucket, ...CompactAccess.dynamodb].sort());
   });
 });

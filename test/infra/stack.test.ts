@@ -23,7 +23,7 @@ let resources: Record<string, Resource>;
 let outputs: Record<string, { Value: unknown }>;
 let assemblyDir: string;
 /** Logical ids, found through the Function URLs. */
-const fns = { write: '', read: '' };
+const fns = { write: '', read: '', query: '' };
 
 function ofType(type: string): [string, Resource][] {
   return Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -58,8 +58,9 @@ before(() => {
   outputs = json.Outputs;
   for (const [, url] of ofType('AWS::Lambda::Url')) {
     const target = url.Properties.TargetFunctionArn['Fn::GetAtt'][0] as string;
-    if (url.Properties.InvokeMode === 'RESPONSE_STREAM') fns.read = target;
-    else fns.write = target;
+    if (url.Properties.InvokeMode !== 'RESPONSE_STREAM') fns.write = target;
+    else if (/query API/.test(resources[target]!.Properties.Description)) fns.query = target;
+    else fns.read = target;
   }
 });
 
@@ -69,15 +70,17 @@ describe('StratusStack resources', () => {
       ['AWS::S3::Bucket', 2], // data + access logs
       ['AWS::S3::BucketPolicy', 2],
       ['AWS::DynamoDB::Table', 1],
-      ['AWS::Lambda::Function', 2],
-      ['AWS::Lambda::Url', 2],
-      ['AWS::Lambda::Permission', 0], // no resource policy: IAM identity policies only
-      ['AWS::IAM::Role', 2],
-      ['AWS::IAM::Policy', 2],
-      ['AWS::IAM::ManagedPolicy', 1],
-      ['AWS::Logs::LogGroup', 2],
-      ['AWS::Logs::MetricFilter', 2],
-      ['AWS::CloudWatch::Alarm', 6],
+      ['AWS::Lambda::Function', 4], // write, read, query, compact (no URL; test/infra/compact.test.ts)
+      ['AWS::Lambda::Url', 3],
+      ['AWS::Lambda::Permission', 1], // only EventBridge's, for the compaction schedule; callers use IAM identity policies
+      ['AWS::Events::Rule', 1],
+      ['AWS::Lambda::EventInvokeConfig', 1],
+      ['AWS::IAM::Role', 4],
+      ['AWS::IAM::Policy', 4],
+      ['AWS::IAM::ManagedPolicy', 2], // senders (Prometheus), query callers (Grafana)
+      ['AWS::Logs::LogGroup', 4],
+      ['AWS::Logs::MetricFilter', 3], // none for compact: it answers no HTTP requests
+      ['AWS::CloudWatch::Alarm', 11], // 3 per HTTP function, Errors + Throttles for compact
     ];
     for (const [type, n] of cases) template.resourceCountIs(type, n);
   });
@@ -133,10 +136,11 @@ describe('StratusStack resources', () => {
 });
 
 describe('StratusStack functions', () => {
-  it('runs both functions on arm64 Node.js 22 with 30 s, 1024 MB, source maps and the shared env var names', () => {
+  it('runs every function on arm64 Node.js 22 with 30 s, 1024 MB, source maps and the shared env var names', () => {
     const [tableId] = ofType('AWS::DynamoDB::Table')[0]!;
     const [dataId] = only('AWS::S3::Bucket', (b) => b.Properties.LoggingConfiguration !== undefined);
-    for (const id of [fns.write, fns.read]) {
+    assert.ok(fns.write && fns.read && fns.query, 'all three functions found by their URLs');
+    for (const id of [fns.write, fns.read, fns.query]) {
       const p = resources[id]!.Properties;
       assert.deepEqual(p.Architectures, ['arm64']);
       assert.equal(p.Runtime, 'nodejs22.x');
@@ -153,9 +157,10 @@ describe('StratusStack functions', () => {
     }
   });
 
-  it('serves both URLs with AWS_IAM auth, the read one streamed', () => {
+  it('serves every URL with AWS_IAM auth, the read and query ones streamed', () => {
     template.hasResourceProperties('AWS::Lambda::Url', { TargetFunctionArn: getAtt(fns.write, 'Arn'), AuthType: 'AWS_IAM', InvokeMode: 'BUFFERED' });
     template.hasResourceProperties('AWS::Lambda::Url', { TargetFunctionArn: getAtt(fns.read, 'Arn'), AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM' });
+    template.hasResourceProperties('AWS::Lambda::Url', { TargetFunctionArn: getAtt(fns.query, 'Arn'), AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM' });
   });
 
   it('grants each function exactly the actions its code calls, on the bucket/table ARNs only', () => {
@@ -164,6 +169,8 @@ describe('StratusStack functions', () => {
     const cases = [
       { fn: fns.write, s3: ['s3:PutObject'], dynamodb: ['dynamodb:BatchWriteItem', 'dynamodb:GetItem'] },
       { fn: fns.read, s3: ['s3:GetObject'], dynamodb: ['dynamodb:GetItem', 'dynamodb:Query'] },
+      // The query API reads exactly as remote_read does: nothing that writes or deletes.
+      { fn: fns.query, s3: ['s3:GetObject'], dynamodb: ['dynamodb:GetItem', 'dynamodb:Query'] },
     ];
     for (const c of cases) {
       const roleId = resources[c.fn]!.Properties.Role['Fn::GetAtt'][0] as string;
@@ -208,8 +215,29 @@ describe('StratusStack functions', () => {
     });
   });
 
+  it('offers Grafana a managed policy for the query URL only', () => {
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunctionUrl',
+            Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+            Resource: getAtt(fns.query, 'Arn'),
+          },
+          {
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunction',
+            Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+            Resource: getAtt(fns.query, 'Arn'),
+          },
+        ],
+      },
+    });
+  });
+
   it('alarms on Errors, Throttles and 5xx answers of each function', () => {
-    for (const id of [fns.write, fns.read]) {
+    for (const id of [fns.write, fns.read, fns.query]) {
       for (const metric of ['Errors', 'Throttles']) {
         template.hasResourceProperties('AWS::CloudWatch::Alarm', {
           Namespace: 'AWS/Lambda',
@@ -239,15 +267,18 @@ describe('StratusStack outputs', () => {
     if (ref === 'AWS::Region') return 'eu-west-1';
     const urlId = ref.replace(/\.FunctionUrl$/, '');
     const target = resources[urlId]?.Properties.TargetFunctionArn['Fn::GetAtt'][0];
-    return target === fns.write ? url('write') : target === fns.read ? url('read') : `<${ref}>`;
+    return target === fns.write ? url('write') : target === fns.read ? url('read') : target === fns.query ? url('query') : `<${ref}>`;
   };
 
-  it('has the URLs, both Prometheus blocks, the sender policy and the storage names', () => {
+  it('has the URLs, both Prometheus blocks, the sender and query policies and the storage names', () => {
     assert.deepEqual(Object.keys(outputs).sort(), [
-      'BucketName', 'PrometheusRemoteRead', 'PrometheusRemoteWrite', 'RemoteReadUrl', 'RemoteWriteUrl', 'SenderPolicyArn', 'TableName',
+      'BucketName', 'PrometheusRemoteRead', 'PrometheusRemoteWrite', 'QueryApiUrl', 'QueryPolicyArn', 'RemoteReadUrl', 'RemoteWriteUrl',
+      'SenderPolicyArn', 'TableName',
     ]);
     assert.equal(render(outputs.RemoteWriteUrl!.Value, subst), `${url('write')}api/v1/write`);
     assert.equal(render(outputs.RemoteReadUrl!.Value, subst), `${url('read')}api/v1/read`);
+    // Grafana appends /api/v1/... itself: the output is the URL's root.
+    assert.equal(render(outputs.QueryApiUrl!.Value, subst), url('query'));
   });
 
   it('renders ready-to-paste remote_write and remote_read YAML with sigv4 for lambda', () => {
@@ -281,12 +312,13 @@ describe('function bundles', () => {
       assert.ok(code.startsWith("import { createRequire as __stratusCreateRequire } from 'node:module';"), 'require banner first');
       assert.ok(!code.includes('classic-level'), `${name} bundle must not reference classic-level`);
       assert.ok(!existsSync(join(dir, 'node_modules')), 'nothing shipped beside the bundle: snappyjs is bundled');
-      assert.ok(code.includes('snappy'), 'snappyjs is in the bundle');
+      // The query API decodes no snappy; the remote_write and remote_read bundles must carry snappyjs.
+      if (name !== 'query') assert.ok(code.includes('snappy'), 'snappyjs is in the bundle');
       assert.ok(size < 3 * 1024 * 1024, `${name} bundle is ${size} bytes; something large slipped in`);
     }
   });
 
-  it('load and answer outside the Lambda runtime (wrong method -> 405, no network)', () => {
+  it('load and answer outside the Lambda runtime (wrong method -> 405, buildinfo -> 200; no network)', () => {
     const event = (path: string) => ({
       version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '', headers: {}, isBase64Encoded: false,
       requestContext: { requestId: 'r1', http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 't' } },
@@ -299,7 +331,12 @@ describe('function bundles', () => {
       let prelude; const chunks = [];
       const sink = new Writable({ write(c, _e, cb) { chunks.push(Buffer.from(c).toString()); cb(); } });
       await read.newStreamRead((s, p) => { prelude = p; return s; })(${JSON.stringify(event('/api/v1/read'))}, sink);
-      console.log(JSON.stringify({ write: w.statusCode, allow: w.headers.allow, read: prelude.statusCode, readBody: chunks.join('') }));
+      const query = await import(${JSON.stringify(join(assetDir(fns.query), 'index.mjs'))});
+      let qPrelude; const qChunks = [];
+      const qSink = new Writable({ write(c, _e, cb) { qChunks.push(Buffer.from(c).toString()); cb(); } });
+      await query.newStreamQuery((s, p) => { qPrelude = p; return s; })(${JSON.stringify(event('/api/v1/status/buildinfo'))}, qSink);
+      console.log(JSON.stringify({ write: w.statusCode, allow: w.headers.allow, read: prelude.statusCode, readBody: chunks.join(''),
+        query: qPrelude.statusCode, queryType: qPrelude.headers['content-type'], queryBody: qChunks.join('') }));
     `;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       env: { ...process.env, [EnvVars.bucket]: 'b', [EnvVars.table]: 't', [EnvVars.logLevel]: 'error', AWS_REGION: 'eu-west-1' },
@@ -310,5 +347,8 @@ describe('function bundles', () => {
     assert.equal(got.allow, 'POST');
     assert.equal(got.read, 405);
     assert.match(got.readBody, /method GET is not allowed on \/api\/v1\/read/);
+    assert.equal(got.query, 200);
+    assert.equal(got.queryType, 'application/json');
+    assert.equal(JSON.parse(got.queryBody).data.version, '2.42.0');
   });
 });

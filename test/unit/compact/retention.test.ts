@@ -286,3 +286,17 @@ describe('retention flags', () => {
     for (const [argv, re] of bad) assert.throws(() => parseArgs(argv), (e: Error) => e instanceof UsageError && re.test(e.message), argv.join(' '));
   });
 });
+
+describe('parseRetentionConfig (the compact function setting)', () => {
+  it('reads defaults and tenant overrides; missing fields keep data forever; errors name the field', async () => {
+    const { parseRetentionConfig } = await import('../../../lib/compact/retention.ts');
+    const c = parseRetentionConfig('{"raw":"90d","1h":"5y","tenants":{"team-a":{"raw":"30d"}}}');
+    assert.equal(c.defaults.raw, 90 * 86_400_000);
+    assert.equal(c.defaults.fiveMinutes, 0);
+    assert.equal(c.defaults.oneHour, 5 * 365 * 86_400_000);
+    assert.equal(c.overrides['team-a']!.raw, 30 * 86_400_000);
+    assert.throws(() => parseRetentionConfig('{"raw":"90x"}'), /retention: defaults/);
+    assert.throws(() => parseRetentionConfig('{"tenants":{"a":{"2h":"1d"}}}'), /unknown field "2h"/);
+    assert.throws(() => parseRetentionConfig('['), /not valid JSON/);
+  });
+});

@@ -10,7 +10,17 @@ import { send, waitFor } from './helpers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = path.join(ROOT, 'bin/stratus.js');
-const DEFAULTS: ServeConfig = { listenAddress: '0.0.0.0:9201', dataDir: './data', logLevel: 'info', storage: 'local', bucket: '', table: '', createResources: false };
+const DEFAULTS: ServeConfig = {
+  listenAddress: '0.0.0.0:9201',
+  dataDir: './data',
+  logLevel: 'info',
+  storage: 'local',
+  bucket: '',
+  table: '',
+  createResources: false,
+  compactIntervalMs: 15 * 60_000,
+  enableAdminApi: false,
+};
 
 describe('parseArgs', () => {
   const ok: { args: string[]; want: CliCommand }[] = [
@@ -73,6 +83,9 @@ describe('runCli', () => {
       serve: async (cfg: ServeConfig) => {
         out.served.push(cfg);
         await serve(cfg);
+      },
+      compact: async () => {
+        throw new Error('compact is not under test here (see cli-compact.test.ts)');
       },
       stdout: (t: string) => (out.stdout += t),
       stderr: (t: string) => (out.stderr += t),

@@ -1,0 +1,118 @@
+/**
+ * Scheduled compaction on AWS: the compact function (functions/compact.ts)
+ * run by an EventBridge rule, one invocation at a time, with exactly the S3
+ * and DynamoDB calls the compactor makes.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { EnvVars } from '../../lib/config/env.ts';
+import { parseRetentionConfig } from '../../lib/compact/retention.ts';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { LogLevelName } from '../../lib/util/logger.ts';
+import { StratusFunction, type DynamoDBAction, type S3ObjectAction } from './stratus-function.ts';
+
+/**
+ * What a compaction calls (measured by test/infra/access.test.ts):
+ * - S3 objects: segments and blocks are read with (ranged) GetObject, new
+ *   blocks written with PutObject, replaced objects and orphans removed
+ *   with DeleteObject;
+ * - S3 bucket: the orphan sweep lists `tenants/<tenant>/blocks/` with
+ *   ListObjectsV2, which IAM authorizes as s3:ListBucket (granted for
+ *   prefixes under `tenants/` only);
+ * - DynamoDB: the tenant list, catalog, tombstones and label index are
+ *   Queries; the lease is a conditional PutItem (take, renew, release) and a
+ *   GetItem (read an expired one); catalog entries, tombstones and their
+ *   removal are BatchWriteItems.
+ */
+export const CompactAccess: {
+  readonly s3: readonly S3ObjectAction[];
+  readonly s3Bucket: readonly 's3:ListBucket'[];
+  readonly dynamodb: readonly DynamoDBAction[];
+} = {
+  s3: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+  s3Bucket: ['s3:ListBucket'],
+  dynamodb: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+};
+
+/** Properties of {@link StratusCompactor}. */
+export interface StratusCompactorProps {
+  readonly bucket: s3.IBucket;
+  readonly table: dynamodb.ITable;
+  /** Object keys the function may touch, IAM-style. */
+  readonly keyPattern: string;
+  /**
+   * When compaction runs. A 2 h window is compacted once it ended an hour
+   * ago (the settle time), so hourly runs keep segments at most about 4 h
+   * old while an idle run costs a few requests per tenant.
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly schedule?: events.Schedule;
+  /**
+   * Memory in MB. One job merges at most 30 M samples (the compactor's
+   * `maxJobSamples`, about 1 GiB decoded), and the block it builds sits in
+   * memory beside them until it is uploaded; 3008 MB holds both with room
+   * for the runtime, and is the most every account may use without asking
+   * for a quota increase. Lambda's CPU share grows with memory too (about
+   * 1.7 vCPU here), which the brotli compression of block pages uses.
+   * @default 3008
+   */
+  readonly memorySize?: number;
+  /** @default 'info' */
+  readonly logLevel?: LogLevelName;
+  /**
+   * Retention, as JSON for the compact function (see EnvVars.retention in
+   * lib/config/env.ts), e.g. `{"raw":"90d","5m":"1y","1h":"5y"}`.
+   * @default keep everything
+   */
+  readonly retention?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default none */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+}
+
+/** The compaction function and its schedule. */
+export class StratusCompactor extends Construct {
+  readonly function: StratusFunction;
+  readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: StratusCompactorProps) {
+    super(scope, id);
+    this.function = new StratusFunction(this, 'Compact', {
+      entry: 'functions/compact.ts',
+      description: 'Stratus compaction: segments into blocks, deletion of replaced objects (scheduled)',
+      memorySize: props.memorySize ?? 3008,
+      // Lambda's longest. The handler stops starting new steps a few
+      // minutes before the end; the compaction lease (16 min) outlives it.
+      timeout: Duration.minutes(15),
+      // One run at a time: a second would only wait on the tenant leases.
+      reservedConcurrentExecutions: 1,
+      functionUrl: false,
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+      alarmActions: props.alarmActions,
+    });
+    this.function.bindBucket(props.bucket, CompactAccess.s3, props.keyPattern);
+    this.function.bindBucketListing(props.bucket, props.keyPattern);
+    this.function.bindTable(props.table, CompactAccess.dynamodb);
+    // A failed run is not retried at once (it would likely fail the same
+    // way, for up to 15 minutes each time): the next scheduled run retries
+    // it, and the failure shows in the Errors alarm.
+    if (props.retention !== undefined) {
+      parseRetentionConfig(props.retention); // fail at synth, not at 3 a.m.
+      this.function.function.addEnvironment(EnvVars.retention, props.retention);
+    }
+    this.function.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: 'Runs Stratus compaction',
+      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(this.function.function, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+    });
+  }
+}
