@@ -54,7 +54,7 @@ export class BlockWriter {
 
   constructor(opts: BlockWriterOptions = {}) {
     this.pageBytes = opts.pageBytes ?? DefaultPageBytes;
-    this.quality = opts.quality ?? 9;
+    this.quality = opts.quality ?? 5;
     this.columns = opts.columns ?? 1;
     const header = new Uint8Array(BlockHeaderSize);
     new DataView(header.buffer).setUint32(0, BlockMagic);
