@@ -7,6 +7,11 @@
  * server's CPU seconds per million samples (utime + stime of the server
  * process only, from /proc), its peak RSS and the bytes it stored per
  * sample; then reads the data back to check that every sample is there.
+ * Then each server's data is brought into its compacted form (Stratus:
+ * `stratus compact`; Prometheus: a snapshot; VictoriaMetrics: force_merge)
+ * and measured again, read back again, and read for latency: selections of
+ * exactly 100 and 1000 series over one hour, sent N times in a row
+ * (bench/lib/after-compaction.ts).
  * Each run uses a fresh data directory; `--runs` repeats and the summary
  * gives min / median / max. See docs/benchmarks.md for method and results.
  *
@@ -23,6 +28,9 @@
  *                      self-time functions of the ingest window
  *   --top N            rows of the profile tables (default 25)
  *   --verify-budget S  seconds for reading back every metric (default 120)
+ *   --no-compact       skip compaction (reads then go to the data as ingested)
+ *   --no-read-latency  skip the read-latency measurement
+ *   --read-runs N      timed reads per selection and response type (default 20, after 3 untimed)
  *   --json FILE        also write all results as JSON
  *   --keep             keep the servers' data directories
  *   --seed N           payload generator seed (default 1)
@@ -31,14 +39,20 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readCpuProfile, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
+import { profileReport, readCpuProfile, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { DEFAULT_PARAMS, loadOrGenerate, type PayloadParams, type Payloads } from './lib/payloads.ts';
-import { diffThreadCpu, diskUsage, machineInfo, processCpu, processCpuSeconds, procStatusBytes, threadCpuSeconds } from './lib/proc.ts';
+import { diffThreadCpu, diskUsage, machineInfo, processCpu, processCpuSeconds, procStatusBytes, threadCpuSeconds, waitQuiet } from './lib/proc.ts';
 import { quantile, replay } from './lib/replay.ts';
 import { REPO_ROOT, startServer, target, TargetName, type Target } from './lib/server.ts';
 import { fmt, fmtInt, fmtMiB, spread, table } from './lib/stats.ts';
 import { verify, type VerifyResult } from './lib/verify.ts';
+import { prometheusAfter, restartedAfter, type AfterCompaction, type AfterOptions } from './lib/after-compaction.ts';
+import { afterLines, afterSummaryRows, readProblems } from './lib/after-report.ts';
+import { selectSeries, type Selection } from './lib/selections.ts';
+import { buildFleet } from './lib/node-exporter.ts';
 
+/** Series counts of the read-latency selections. */
+const READ_SELECTIONS = [100, 1000] as const;
 /** The metric read back in full after each run. */
 const SAMPLED_METRIC = 'node_cpu_seconds_total';
 /** After the last answer, wait until the server's CPU time stops moving (deferred work: GC, LevelDB compaction), at most this long. */
@@ -77,6 +91,8 @@ interface RunResult {
   verify?: VerifyResult;
   verifyError?: string;
   profile?: { file: string; summary: ProfileSummary; others: string[] };
+  /** The compacted state: size, read-back, read latency. */
+  after?: AfterCompaction;
 }
 
 function log(msg: string): void {
@@ -94,24 +110,12 @@ function nowUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-async function waitQuiet(pid: number): Promise<number> {
-  const t0 = performance.now();
-  let last = processCpuSeconds(pid);
-  let quietSince = performance.now();
-  while (performance.now() - t0 < MAX_SETTLE_MS) {
-    await new Promise((r) => setTimeout(r, 250));
-    const c = processCpuSeconds(pid);
-    if (c - last > 0.015) {
-      last = c;
-      quietSince = performance.now();
-    } else if (performance.now() - quietSince >= 1000) {
-      break;
-    }
-  }
-  return (quietSince - t0) / 1000;
-}
-
-async function oneRun(t: Target, run: number, p: Payloads, o: { cpuProf: boolean; verifyBudgetS: number; keep: boolean }): Promise<RunResult> {
+async function oneRun(
+  t: Target,
+  run: number,
+  p: Payloads,
+  o: { cpuProf: boolean; verifyBudgetS: number; keep: boolean; after: AfterOptions | undefined },
+): Promise<RunResult> {
   const profDir = o.cpuProf && t.name === TargetName.STRATUS ? await mkdtemp(join(tmpdir(), 'stratus-bench-prof-')) : undefined;
   const server = await startServer(t, { cpuProfDir: profDir });
   log(`${t.name} run ${run}: pid ${server.pid}, ${server.url}, data ${server.dataDir}`);
@@ -135,7 +139,7 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { cpuProf: boolean
     const toUs = nowUs();
     const cpuEnd = processCpuSeconds(server.pid);
     const clientUsage = process.cpuUsage(client0);
-    const settleSeconds = await waitQuiet(server.pid);
+    const settleSeconds = await waitQuiet(server.pid, MAX_SETTLE_MS);
     const cpuSettled = processCpuSeconds(server.pid);
     const split1 = processCpu(server.pid);
     const threadCpu = Object.fromEntries(
@@ -153,9 +157,16 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { cpuProf: boolean
       verifyError = String(err);
     }
 
+    // Prometheus: its snapshot and the reads, while it runs.
+    let after: AfterCompaction | undefined;
+    if (o.after && t.name === TargetName.PROMETHEUS) after = await prometheusAfter(server, p, rr.acceptedSamples, o.after, t);
+
     const stopped = await server.stop();
     if (stopped.code !== 0 && stopped.code !== null) log(`  ${t.name} exited with code ${stopped.code}; log ${server.logFile}`);
-    const du = diskUsage(server.dataDir);
+    // The data directory as ingested (without Prometheus' snapshot).
+    const du = diskUsage(server.dataDir, t.name === TargetName.PROMETHEUS ? 'snapshots' : undefined);
+    // Stratus and VictoriaMetrics: compacted and read on a restarted server.
+    if (o.after && t.name !== TargetName.PROMETHEUS) after = await restartedAfter(t, server, p, rr.acceptedSamples, o.after);
 
     let profile: RunResult['profile'];
     if (profDir) {
@@ -208,6 +219,7 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { cpuProf: boolean
       verify: ver,
       verifyError,
       profile,
+      after,
     };
   } finally {
     await server.stop();
@@ -221,10 +233,21 @@ async function oneRun(t: Target, run: number, p: Payloads, o: { cpuProf: boolean
  * except for VictoriaMetrics, which stores floats with limited precision.
  */
 function verifyOk(r: RunResult): boolean {
-  const v = r.verify;
+  // After compaction: read back again (Prometheus: from its snapshot, which exists only when compacting).
+  const again = r.after !== undefined && (r.target !== TargetName.PROMETHEUS || r.after.compacted);
+  return checkOk(r.target, r.verify) && (!again || checkOk(r.target, r.after!.verify));
+}
+
+function checkOk(target: TargetName, v: VerifyResult | undefined): boolean {
   if (v === undefined || !v.sampled.countsEqual || v.broad.mismatched.length > 0) return false;
-  if (r.target === TargetName.VICTORIAMETRICS) return true;
+  if (target === TargetName.VICTORIAMETRICS) return true;
   return v.sampled.exact && v.broad.valuesDiffer.length === 0;
+}
+
+/** Whether the after-compaction step completed. */
+function afterOk(r: RunResult): boolean {
+  const a = r.after;
+  return a === undefined || (a.error === undefined && a.readError === undefined && a.settled !== false);
 }
 
 function printRun(r: RunResult): void {
@@ -250,30 +273,12 @@ function printRun(r: RunResult): void {
   } else if (r.verifyError) {
     lines.push(`  read back FAILED: ${r.verifyError}`);
   }
+  if (r.after) lines.push(...afterLines(r.after));
   console.log(lines.join('\n'));
 }
 
 function printProfile(r: RunResult, top: number): void {
-  if (!r.profile) return;
-  const s = r.profile.summary;
-  console.log(
-    `\nCPU profile of ${r.target} run ${r.run} (main JS thread only; ${r.profile.file}),` +
-      ` ingest window: ${fmt(s.totalMs / 1000)} s sampled, ${fmt((s.totalMs - s.idleMs) / 1000)} s busy` +
-      (r.profile.others.length > 0 ? `; other JS threads in the window: ${r.profile.others.join(', ')}` : ''),
-  );
-  console.log(
-    table(
-      ['self ms', '%', 'function', 'location'],
-      s.functions.slice(0, top).map((f) => [fmt(f.selfMs, 0), fmt(f.share * 100, 1), f.name, f.where]),
-    ).replace(/^/gm, '  '),
-  );
-  console.log(`\nSelf time by file:`);
-  console.log(
-    table(
-      ['self ms', '%', 'file'],
-      s.files.slice(0, 15).map((f) => [fmt(f.selfMs, 0), fmt(f.share * 100, 1), f.name]),
-    ).replace(/^/gm, '  '),
-  );
+  if (r.profile) console.log(profileReport(`${r.target} run ${r.run}`, r.profile, top));
 }
 
 function printSummary(results: RunResult[]): void {
@@ -297,6 +302,7 @@ function printSummary(results: RunResult[]): void {
     figure('p99 latency ms', (r) => r.latencyP99Ms, 1, tgt, rs);
     figure('client CPU s', (r) => r.clientCpuSeconds, 2, tgt, rs);
   }
+  rows.push(...afterSummaryRows(results));
   console.log('\n' + table(['figure', 'min', 'median', 'max'], rows));
 }
 
@@ -312,6 +318,9 @@ async function main(): Promise<number> {
       'cpu-prof': { type: 'boolean' },
       top: { type: 'string' },
       'verify-budget': { type: 'string' },
+      'no-compact': { type: 'boolean' },
+      'no-read-latency': { type: 'boolean' },
+      'read-runs': { type: 'string' },
       json: { type: 'string' },
       keep: { type: 'boolean' },
       seed: { type: 'string' },
@@ -321,7 +330,8 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log('usage: npm run bench:ingest -- [--series N] [--rounds N] [--batch N] [--concurrency N] [--runs N]\n' +
-      '       [--target stratus,prometheus,victoriametrics] [--cpu-prof] [--top N] [--verify-budget S] [--json FILE] [--keep] [--seed N]');
+      '       [--target stratus,prometheus,victoriametrics] [--cpu-prof] [--top N] [--verify-budget S] [--no-compact] [--no-read-latency]\n' +
+      '       [--read-runs N] [--json FILE] [--keep] [--seed N]');
     return 0;
   }
   const params: PayloadParams = {
@@ -351,6 +361,17 @@ async function main(): Promise<number> {
       ` of ${ix.params.batch}; ${fmtMiB(ix.compressedBytes)} MiB snappy (${fmtMiB(ix.rawBytes)} MiB protobuf); labels per series ${JSON.stringify(ix.labelsPerSeries)}`,
   );
   console.log(`replay: ${concurrency} concurrent senders (one per queue shard, each in order), ${runs} run(s) per target, fresh data dir each`);
+  const compact = values['no-compact'] !== true;
+  const readLatency = values['no-read-latency'] !== true;
+  const fleet = readLatency ? buildFleet(ix.params.series, ix.params.seed) : undefined;
+  const selections: Selection[] = fleet ? READ_SELECTIONS.map((n) => selectSeries(ix, n, fleet)) : [];
+  for (const s of selections) {
+    console.log(`read selection ${s.series} series (${s.metrics.length} metrics x ${s.hosts.length} hosts, ${s.expectedSamples ?? '?'} samples): ${s.selector.slice(0, 160)}...`);
+  }
+  const after: AfterOptions | undefined =
+    compact || readLatency
+      ? { compact, readLatency, selections, readRuns: intFlag(values['read-runs'], 'read-runs', 20), readWarmup: 3, verifyBudgetS, sampledMetric: SAMPLED_METRIC, log }
+      : undefined;
 
   const results: RunResult[] = [];
   let bad = false;
@@ -361,14 +382,17 @@ async function main(): Promise<number> {
       continue;
     }
     for (let run = 1; run <= runs; run++) {
-      const r = await oneRun(t, run, p, { cpuProf: values['cpu-prof'] === true, verifyBudgetS, keep: values.keep === true });
+      const r = await oneRun(t, run, p, { cpuProf: values['cpu-prof'] === true, verifyBudgetS, keep: values.keep === true, after });
       results.push(r);
       printRun(r);
       if (run === 1) printProfile(r, top);
-      if (r.failed > 0 || !verifyOk(r)) bad = true;
+      if (r.failed > 0 || !verifyOk(r) || !afterOk(r)) bad = true;
     }
   }
   printSummary(results);
+  const problems = readProblems(results);
+  for (const pr of problems) console.log(`READ MISMATCH: ${pr}`);
+  if (problems.length > 0) bad = true;
   if (values.json) {
     const out = results.map(({ profile, ...rest }) => ({ ...rest, profile: profile && { file: profile.file, others: profile.others, summary: { ...profile.summary, functions: profile.summary.functions.slice(0, 100) } } }));
     await writeFile(values.json, JSON.stringify({ machine: mi, params, concurrency, payload: { ...ix, offsets: undefined, lengths: undefined, samplesPerRequest: undefined, shardOfRequest: undefined }, results: out }, null, 2));

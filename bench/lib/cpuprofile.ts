@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TsxSourceLines, type ProfiledPosition } from './sourcemap.ts';
+import { table } from './stats.ts';
 
 interface CallFrame {
   functionName: string;
@@ -140,4 +141,28 @@ export function summarizeProfile(
     .sort((a, b) => b[1] - a[1])
     .map(([k, us]) => ({ name: k, where: '', selfMs: us / 1000, share: us / busy }));
   return { totalMs: total / 1000, idleMs: idle / 1000, functions, files: fileRows };
+}
+
+/**
+ * The profile tables of one run as text: the top `top` functions by self
+ * time and the top files, for the main JS thread within the ingest window.
+ */
+export function profileReport(title: string, p: { file: string; summary: ProfileSummary; others: string[] }, top: number): string {
+  const s = p.summary;
+  const pct = (x: number): string => (x * 100).toFixed(1);
+  const ms = (x: number): string => x.toFixed(0);
+  return [
+    `\nCPU profile of ${title} (main JS thread only; ${p.file}),` +
+      ` ingest window: ${(s.totalMs / 1000).toFixed(2)} s sampled, ${((s.totalMs - s.idleMs) / 1000).toFixed(2)} s busy` +
+      (p.others.length > 0 ? `; other JS threads in the window: ${p.others.join(', ')}` : ''),
+    table(
+      ['self ms', '%', 'function', 'location'],
+      s.functions.slice(0, top).map((f) => [ms(f.selfMs), pct(f.share), f.name, f.where]),
+    ).replace(/^/gm, '  '),
+    `\nSelf time by file:`,
+    table(
+      ['self ms', '%', 'file'],
+      s.files.slice(0, 15).map((f) => [ms(f.selfMs), pct(f.share), f.name]),
+    ).replace(/^/gm, '  '),
+  ].join('\n');
 }

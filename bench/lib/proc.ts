@@ -90,11 +90,13 @@ export function procStatusBytes(pid: number, field: string): number {
 
 /**
  * Size of a directory tree: `allocated` is what `du -s` reports (blocks in
- * use, in bytes), `apparent` the sum of file lengths (`du -sb`).
+ * use, in bytes), `apparent` the sum of file lengths (`du -sb`). Entries
+ * named `exclude` (a `du --exclude` pattern) are left out.
  */
-export function diskUsage(dir: string): { allocated: number; apparent: number } {
-  const allocated = Number(execFileSync('du', ['-s', '--block-size=1', dir], { encoding: 'utf8' }).split('\t')[0]);
-  const apparent = Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
+export function diskUsage(dir: string, exclude?: string): { allocated: number; apparent: number } {
+  const ex = exclude === undefined ? [] : [`--exclude=${exclude}`];
+  const allocated = Number(execFileSync('du', ['-s', '--block-size=1', ...ex, dir], { encoding: 'utf8' }).split('\t')[0]);
+  const apparent = Number(execFileSync('du', ['-sb', ...ex, dir], { encoding: 'utf8' }).split('\t')[0]);
   return { allocated, apparent };
 }
 
@@ -116,4 +118,26 @@ export function machineInfo(): { nproc: number; cpuModel: string; memTotalGiB: n
     kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
     node: process.version,
   };
+}
+
+/**
+ * Waits until the process's CPU time has stopped moving (under 15 ms of CPU
+ * in a second) or `maxMs` has passed; returns the seconds until it went
+ * quiet (deferred work such as GC or LevelDB compaction after a load).
+ */
+export async function waitQuiet(pid: number, maxMs: number): Promise<number> {
+  const t0 = performance.now();
+  let last = processCpuSeconds(pid);
+  let quietSince = performance.now();
+  while (performance.now() - t0 < maxMs) {
+    await new Promise((r) => setTimeout(r, 250));
+    const c = processCpuSeconds(pid);
+    if (c - last > 0.015) {
+      last = c;
+      quietSince = performance.now();
+    } else if (performance.now() - quietSince >= 1000) {
+      break;
+    }
+  }
+  return (quietSince - t0) / 1000;
 }

@@ -56,6 +56,8 @@ export function target(name: TargetName): Target {
           'serve',
           `--listen-address=127.0.0.1:${port}`,
           `--data-dir=${dataDir}`,
+          // No compaction on a timer: the benchmark compacts when it means to (bench/lib/compaction.ts).
+          '--compact.interval=0s',
         ],
         readyPath: '/-/ready',
         writePath: '/api/v1/write',
@@ -70,6 +72,8 @@ export function target(name: TargetName): Target {
           `--storage.tsdb.path=${dataDir}`,
           `--web.listen-address=127.0.0.1:${port}`,
           '--web.enable-remote-write-receiver',
+          // For the snapshot taken as its compacted form (bench/lib/compaction.ts).
+          '--web.enable-admin-api',
           // Keep everything: the payloads are timestamped in the past.
           '--storage.tsdb.retention.time=100y',
         ],
@@ -137,16 +141,25 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
+/** Options of {@link startServer}. */
+export interface StartOptions {
+  cpuProfDir?: string;
+  readyTimeoutMs?: number;
+  /** Restart on the run and data directories of an earlier (stopped) server instead of fresh ones. */
+  reuse?: { runDir: string; dataDir: string };
+}
+
 /**
  * Starts `t` on a free port with a fresh data directory under the system
- * temp dir and waits (at most `readyTimeoutMs`) until `readyPath` answers 200.
+ * temp dir (or the directories of `reuse`) and waits (at most
+ * `readyTimeoutMs`) until `readyPath` answers 200.
  */
-export async function startServer(t: Target, opts: { cpuProfDir?: string; readyTimeoutMs?: number } = {}): Promise<RunningServer> {
+export async function startServer(t: Target, opts: StartOptions = {}): Promise<RunningServer> {
   if (t.binary === undefined) throw new Error(`${t.name} is not installed`);
   const port = await freePort();
-  const runDir = await mkdtemp(join(tmpdir(), `stratus-bench-${t.name}-`));
-  const dataDir = join(runDir, 'data');
-  if (t.prepare) await t.prepare(runDir);
+  const runDir = opts.reuse?.runDir ?? (await mkdtemp(join(tmpdir(), `stratus-bench-${t.name}-`)));
+  const dataDir = opts.reuse?.dataDir ?? join(runDir, 'data');
+  if (t.prepare && opts.reuse === undefined) await t.prepare(runDir);
   const logFile = join(runDir, `${t.name}.log`);
   const fd = openSync(logFile, 'a');
   const child = spawn(t.binary, t.args(port, runDir, dataDir, opts.cpuProfDir), { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] });
