@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { InvalidKVKeyError, InvalidKVRequestError, KVValueTooLargeError } from '../../lib/kvstore/errors.ts';
 import type { KVItem, KVQueryOptions, KVStore } from '../../lib/kvstore/kvstore.ts';
 import { byUtf8Bytes, collect } from './helpers.ts';
+import { prng } from '../helpers/prng.ts';
 
 /** A fresh store and a function that removes it. */
 export interface KVStoreFixture {
@@ -393,14 +394,3 @@ async function skValues(kv: KVStore, pk: string, opts?: KVQueryOptions): Promise
   return (await collect(kv.query(pk, opts))).map((i) => [i.sk, decode(i.value)]);
 }
 
-/** A small seeded PRNG (mulberry32) so random tests repeat exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

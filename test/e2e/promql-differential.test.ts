@@ -31,6 +31,7 @@ import { Storage } from '../../lib/tsdb/db.ts';
 import { MemBucket } from '../../lib/objstore/mem.ts';
 import { MemKVStore } from '../../lib/kvstore/mem.ts';
 import { nopLogger } from '../../lib/util/logger.ts';
+import { prng as mulberry32 } from '../helpers/prng.ts';
 
 /** Start of the data: 2023-11-14T22:00:00Z. */
 export const T0 = 1_699_999_200_000;
@@ -45,16 +46,6 @@ const AllowList: ReadonlyMap<string, string> = new Map();
 
 // ---------------------------------------------------------------- data
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const StaleNaN = (() => {
   const dv = new DataView(new ArrayBuffer(8));

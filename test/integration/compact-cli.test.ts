@@ -25,6 +25,7 @@ import { MatcherType, ResponseType, type WriteSeries } from '../../lib/prompb/ty
 import { openLocalStorage } from '../../lib/server/app.ts';
 import { startStratusChild } from '../helpers/child.ts';
 import { fromBits, STALE } from '../helpers/bits.ts';
+import { prng as rng } from '../helpers/prng.ts';
 
 const bin = fileURLToPath(new URL('../../bin/stratus.js', import.meta.url));
 const T0 = Date.UTC(2024, 0, 10); // long settled
@@ -149,17 +150,6 @@ async function storedState(dir: string): Promise<{ objects: string[]; catalog: s
   }
 }
 
-/** A mulberry32 generator: kill moments are random but reproducible from the logged seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('stratus compact (child processes)', { timeout: 300_000 }, () => {
   it('compacts a data dir into blocks only; the restarted server reads exactly the same samples', async (t) => {

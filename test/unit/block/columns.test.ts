@@ -10,7 +10,7 @@ import { ColumnBuffer, RunLength, decodeColumns, encodeColumns } from '../../../
 import { ByteWriter } from '../../../lib/util/bytes.ts';
 import { CorruptionError } from '../../../lib/util/errors.ts';
 import { STALE } from '../../helpers/bits.ts';
-import { prng } from './prng.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const MaxT = Number.MAX_SAFE_INTEGER;
 

@@ -10,23 +10,13 @@ import assert from 'node:assert/strict';
 import { ColumnBuffer } from '../../../lib/block/columns.ts';
 import { Aggr, downsampleAggr, downsampleRaw } from '../../../lib/compact/downsample.ts';
 import { STALE, fromBits } from '../../helpers/bits.ts';
+import { prng as rng } from '../../helpers/prng.ts';
 
 const Min5 = 300_000;
 const Hour = 3_600_000;
 const Day = 24 * Hour;
 const Stale = fromBits(STALE);
 
-/** A small seeded PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Raw {
   t: Float64Array;

@@ -16,7 +16,7 @@ import { LabelIndex } from '../../../lib/index/label-index.ts';
 import { UlidFactory } from '../../../lib/tsdb/ulid.ts';
 import type { TenantDB, TenantStores } from '../../../lib/tsdb/db.ts';
 import { Clock, D0, Day, Hour, MaxT, Model, catalogState, dataset, dump, memStorage, objectKeys, storesOn, tombstoneCount, writeRequests } from './helpers.ts';
-import { prng } from '../block/prng.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const LeaseTtl = 10 * 60_000;
 const Grace = Hour;

@@ -10,7 +10,7 @@ import { MemKVStore } from '../../../lib/kvstore/mem.ts';
 import type { KVStore } from '../../../lib/kvstore/kvstore.ts';
 import { UlidFactory } from '../../../lib/tsdb/ulid.ts';
 import { Clock, D0, Day, MaxT, Model, assertReadsModel, catalogState, dataset, dump, memStorage, storesOn, writeRequests } from './helpers.ts';
-import { prng } from '../block/prng.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const Ttl = 60_000;
 

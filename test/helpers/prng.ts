@@ -1,4 +1,4 @@
-/** A small deterministic PRNG (mulberry32) for property-style tests: floats in [0, 1). */
+/** A small seeded PRNG (mulberry32) so randomized tests repeat exactly: floats in [0, 1). */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
