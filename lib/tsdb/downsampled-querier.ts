@@ -150,14 +150,25 @@ export class DownsampledQuerier implements Querier {
     const mode = modeForFunc(hints?.func);
     if (mode === AggrMode.RAW || this.resolution === Resolution.RAW) return this.rawQuerier.select(sortSeries, hints, ...matchers);
     let items: Series[] | undefined;
+    let raw: SeriesSet<Series> | undefined;
     let i = -1;
     return {
       next: async () => {
-        items ??= await this.load(mode, hints, matchers);
-        return ++i < items.length;
+        if (items === undefined && raw === undefined) {
+          // Without aggregates in the range, serve raw samples exactly as the
+          // raw querier does (no counter stitching, which would move rate()'s
+          // extrapolation at the series start).
+          const mint = hints === undefined ? this.mint : Math.max(this.mint, hints.start);
+          const maxt = hints === undefined ? this.maxt : Math.min(this.maxt, hints.end);
+          const covered = mint <= maxt && (await this.coverage(mint, maxt)).some((span) => span.block !== undefined);
+          if (covered) items = await this.load(mode, hints, matchers);
+          else raw = this.rawQuerier.select(sortSeries, hints, ...matchers);
+        }
+        if (raw !== undefined) return raw.next();
+        return ++i < items!.length;
       },
-      at: () => items![i]!,
-      warnings: () => [],
+      at: () => (raw !== undefined ? raw.at() : items![i]!),
+      warnings: () => (raw !== undefined ? raw.warnings() : []),
     };
   }
 
