@@ -30,7 +30,7 @@ import { Lease } from './lease.ts';
 import { DefaultLevels, Hour, plan, type CompactionJob } from './planner.ts';
 import { gather, type GatheredSeries } from './sources.ts';
 import { sweepOrphans } from './orphans.ts';
-import { sealIndexes } from './seal.ts';
+import { DefaultSealDelayMs, sealIndexes } from './seal.ts';
 import { maintain, type MaintenanceResult } from './maintenance.ts';
 import { KeepForever, type RetentionPolicy } from './retention.ts';
 
@@ -45,6 +45,8 @@ export interface CompactorOptions {
   maxJobSamples?: number;
   /** Lease lifetime without renewal (default 16 min: longer than a Lambda can run). */
   leaseTtlMs?: number;
+  /** Between marking a day sealed and dropping its label index, ms (default 10 min; forced runs: 0). */
+  sealDelayMs?: number;
   /** Brotli quality for block pages (default 5: 7x faster to write than 9 for 1 % more bytes, measured). */
   quality?: number;
   now?: () => number;
@@ -79,6 +81,7 @@ export class Compactor {
   private readonly maxJobSamples: number;
   private readonly leaseTtlMs: number;
   private readonly quality: number;
+  private readonly sealDelayMs: number;
   private readonly now: () => number;
   private readonly progress: (msg: string) => void;
   private readonly maintenance: { downsample: boolean; retention: RetentionPolicy };
@@ -94,6 +97,7 @@ export class Compactor {
     this.maxJobSamples = opts.maxJobSamples ?? 30_000_000;
     this.leaseTtlMs = opts.leaseTtlMs ?? 16 * 60_000;
     this.quality = opts.quality ?? 5;
+    this.sealDelayMs = opts.sealDelayMs ?? DefaultSealDelayMs;
     this.now = opts.now ?? Date.now;
     this.progress = opts.onProgress ?? (() => {});
     this.maintenance = { downsample: opts.downsample ?? false, retention: opts.retention ?? KeepForever };
@@ -125,7 +129,13 @@ export class Compactor {
       }
       Object.assign(res, await maintain(this.s, { ...this.maintenance, topLevel: this.levels.length, force: opts.force ?? false, graceMs: this.graceMs, quality: this.quality, now: this.now, progress: this.progress, renew: async () => { if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`); } }));
       res.indexDaysSealed = (
-        await sealIndexes(this.s, this.now(), (b, items) => this.progress(`tenant ${this.s.tenant}: day ${isoTime(b * 86_400_000).slice(0, 10)} lives in blocks only: dropped ${items} label index items`))
+        await sealIndexes(
+          this.s,
+          this.now(),
+          (b, items) => this.progress(`tenant ${this.s.tenant}: day ${isoTime(b * 86_400_000).slice(0, 10)} lives in blocks only: dropped ${items} label index items`),
+          // Forced runs seal at once (an operator's "everything now"); see lib/compact/seal.ts for the race this delay closes.
+          opts.force === true ? 0 : this.sealDelayMs,
+        )
       ).length;
       if (res.indexDaysSealed > 0 || res.jobs > 0) await this.s.kv.reclaim?.();
       const deletions = new Deletions(this.s.kv);

@@ -4,11 +4,13 @@
  * store's entries for it are dead weight (they were most of the bytes per
  * sample left after compaction: 2.8 of 4.1 on the benchmark payload).
  *
- * Only days up to the day before yesterday are sealed: writers trust their
- * caches of what is indexed for today and yesterday only, so a late sample
- * for a sealed day always carries its labels and is indexed afresh. If such
- * a segment is committed while a day is being sealed, its series are
- * re-indexed from the labels it carries, after the drop.
+ * Only days up to the day before yesterday are sealed. A day is first
+ * marked (lib/index/seal-marks.ts) and its index dropped only `delayMs`
+ * later; writers that see the mark stop trusting their caches of what is
+ * indexed there, so a late sample for a sealed day carries its labels and
+ * is indexed afresh. If such a segment is committed while a day is being
+ * sealed, its series are re-indexed from the labels it carries, after the
+ * drop.
  */
 import { bucketOf, bucketRange } from '../index/keys.ts';
 import { bucketIndexExists, dropBucketIndex } from '../index/gc.ts';
@@ -18,8 +20,14 @@ import type { SegmentEntry } from '../catalog/catalog.ts';
 import { readSegmentTable } from '../segment/reader.ts';
 import type { TenantStores } from '../tsdb/db.ts';
 
-/** Seals every eligible day; returns the buckets sealed. */
-export async function sealIndexes(s: TenantStores, now: number, onSeal?: (bucket: number, items: number) => void): Promise<number[]> {
+/** How long after marking a day its index is dropped: far longer than writers cache marks (1 min) plus a request. */
+export const DefaultSealDelayMs = 10 * 60_000;
+
+/**
+ * Seals every eligible day: marks it, and once it has been marked for
+ * `delayMs`, drops its label index. Returns the buckets dropped.
+ */
+export async function sealIndexes(s: TenantStores, now: number, onSeal?: (bucket: number, items: number) => void, delayMs = DefaultSealDelayMs): Promise<number[]> {
   const state = new Map<number, { segments: boolean; blocks: boolean }>();
   for (const r of await s.catalog.all()) {
     for (const b of r.buckets) {
@@ -34,6 +42,8 @@ export async function sealIndexes(s: TenantStores, now: number, onSeal?: (bucket
   for (const [b, st] of [...state].sort((x, y) => x[0] - y[0])) {
     if (st.segments || !st.blocks || b > last) continue;
     if (!(await bucketIndexExists(s.kv, b))) continue;
+    const marked = await s.seals.mark(b, now);
+    if (now - marked < delayMs) continue; // writers get time to see the mark
     const items = await dropBucketIndex(s.kv, b);
     await reindexLateSegments(s, b);
     sealed.push(b);
@@ -57,6 +67,6 @@ export async function reindexLateSegments(s: TenantStores, bucket: number): Prom
       todo.push({ bucket, id: seriesIdToHex(table.idAt(i)), labels: decodeLabels(canonical, 0, canonical.length), canonical });
     }
   }
-  await s.index.add(todo, Infinity);
+  await s.index.add(todo, 'all');
   return todo.length;
 }

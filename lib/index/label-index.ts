@@ -34,6 +34,8 @@ const ReadConcurrency = 32;
 /** Buckets whose written names/values this process remembers. */
 const RememberedBuckets = 4;
 
+const NoBuckets: ReadonlySet<number> = new Set();
+
 export class LabelIndex {
   /**
    * Per bucket, the names (`n:<name>`) and values (`v:<name>=<value>`)
@@ -67,18 +69,18 @@ export class LabelIndex {
   /**
    * Indexes series: postings, names and values first, then the series
    * records (the commit point of each). Idempotent. Name and value items
-   * this process wrote before are skipped, except in buckets before
-   * `trustCacheFrom`.
+   * this process wrote before are skipped, except in `untrusted` buckets
+   * (sealed days).
    */
-  async add(entries: readonly IndexEntry[], trustCacheFrom = -Infinity): Promise<void> {
+  async add(entries: readonly IndexEntry[], untrusted: ReadonlySet<number> | 'all' = NoBuckets): Promise<void> {
     if (entries.length === 0) return;
     const first = new Map<string, KVItem>();
     const shared: { bucket: number; key: string }[] = [];
     const none = new Set<string>();
     for (const e of entries) {
-      // Buckets before `trustCacheFrom` may have been dropped since (see
-      // lib/index/gc.ts): write their names and values again.
-      const written = e.bucket < trustCacheFrom ? none : this.writtenIn(e.bucket);
+      // Sealed buckets' items may have been dropped since this process
+      // wrote them (lib/index/seal-marks.ts): write them again.
+      const written = untrusted === 'all' || untrusted.has(e.bucket) ? none : this.writtenIn(e.bucket);
       for (const { name, value } of e.labels) {
         putOnce(first, { pk: IndexKeys.postings(e.bucket, name, value), sk: e.id, value: Present });
         const n = `n:${name}`;

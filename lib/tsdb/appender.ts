@@ -10,6 +10,7 @@
  */
 import type { Bucket } from '../objstore/bucket.ts';
 import { BucketMs, bucketOf } from '../index/keys.ts';
+import type { SealMarks } from '../index/seal-marks.ts';
 import type { IndexEntry, LabelIndex } from '../index/label-index.ts';
 import type { Catalog, SegmentEntry } from '../catalog/catalog.ts';
 import { SegmentBuilder } from '../segment/writer.ts';
@@ -38,6 +39,8 @@ export interface AppenderDeps {
   ulids: UlidFactory;
   /** Wall clock, ms (default Date.now). */
   now?: () => number;
+  /** Marks of sealed days (their label index is dropped); without it no day counts as sealed. */
+  seals?: SealMarks;
   /** Called (and awaited) before the first write of every commit; the tenant registry hooks in here. */
   beforeCommit?: () => Promise<void>;
 }
@@ -134,11 +137,10 @@ export class Appender {
     const series = this.series;
     const order = idOrder(series);
 
-    // Caches of what is indexed are trusted only for today and yesterday:
-    // the label index of older, fully compacted days is dropped (their
-    // blocks carry labels), so late samples for them always carry their
-    // labels and are indexed again.
-    const trustFrom = bucketOf((this.deps.now ?? Date.now)()) - 1;
+    // Caches of what is indexed are not trusted for sealed days (older
+    // days held only in blocks, whose label index is dropped): samples for
+    // them carry their labels and are indexed again.
+    const untrusted = await this.sealedBuckets(t, n);
     const builder = new SegmentBuilder();
     const newEntries: { s: SeriesEntry; bucket: number }[] = [];
     const buckets = new Set<number>();
@@ -158,7 +160,7 @@ export class Appender {
           buckets.add(b);
           lastBucket = b;
         }
-        if (b < trustFrom || !s.indexed.includes(b)) {
+        if (!s.indexed.includes(b) || (untrusted.size > 0 && untrusted.has(b))) {
           newEntries.push({ s, bucket: b });
           defining = true;
         }
@@ -176,7 +178,7 @@ export class Appender {
     const key = segmentKey(id);
 
     await this.deps.bucket.put(key, bytes);
-    const seriesIndexed = await this.indexNew(newEntries, trustFrom);
+    const seriesIndexed = await this.indexNew(newEntries, untrusted);
     const entry: SegmentEntry = { kind: 'segment', id, key, ...meta };
     await this.deps.catalog.addSegment(entry, [...buckets].sort((a, b) => a - b));
     // Only now is the segment (and the labels it carries) committed.
@@ -186,7 +188,23 @@ export class Appender {
   }
 
   /** Writes index entries for (series, bucket) pairs not yet indexed. */
-  private async indexNew(pairs: { s: SeriesEntry; bucket: number }[], trustFrom: number): Promise<number> {
+  /** The sealed days among those of the samples, only days before yesterday being candidates. */
+  private async sealedBuckets(t: Float64Array, n: number): Promise<Set<number>> {
+    const out = new Set<number>();
+    const seals = this.deps.seals;
+    if (seals === undefined) return out;
+    const before = bucketOf((this.deps.now ?? Date.now)()) - 1;
+    const seen = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const b = Math.floor(t[i]! / BucketMs);
+      if (b >= before || seen.has(b)) continue;
+      seen.add(b);
+      if (await seals.isSealed(b)) out.add(b);
+    }
+    return out;
+  }
+
+  private async indexNew(pairs: { s: SeriesEntry; bucket: number }[], untrusted: ReadonlySet<number>): Promise<number> {
     if (pairs.length === 0) return 0;
     const { index } = this.deps;
     // A cold process does not know what is indexed already: ask before
@@ -197,7 +215,7 @@ export class Appender {
       const p = pairs[i]!;
       if (!present[i]) todo.push({ bucket: p.bucket, id: p.s.id, labels: p.s.labels, canonical: p.s.canonical });
     }
-    await index.add(todo, trustFrom);
+    await index.add(todo, untrusted);
     return todo.length;
   }
 

@@ -8,6 +8,7 @@ import { prefixedBucket } from '../objstore/prefixed.ts';
 import type { KVStore } from '../kvstore/kvstore.ts';
 import { prefixedKVStore } from '../kvstore/prefixed.ts';
 import { LabelIndex } from '../index/label-index.ts';
+import { SealMarks } from '../index/seal-marks.ts';
 import { Catalog } from '../catalog/catalog.ts';
 import { encodeLabels, seriesId, seriesIdFromHex, type Labels } from '../labels/labels.ts';
 import { validateTenant } from '../storage/tenant.ts';
@@ -24,6 +25,8 @@ export interface StorageOptions {
   kv: KVStore;
   /** Series kept in each tenant's write cache. @default 500000 */
   seriesCacheSize?: number;
+  /** How long writers trust a looked-up "day not sealed" answer, ms (lib/index/seal-marks.ts). @default 60000 */
+  sealCacheMs?: number;
   /** Bytes of parsed segment tables kept, shared by tenants. @default 256 MiB */
   tableCacheBytes?: number;
 }
@@ -56,6 +59,8 @@ export interface TenantStores {
   index: LabelIndex;
   catalog: Catalog;
   ulids: UlidFactory;
+  /** Sealed-day marks, shared with this process' writers (so marking here is seen at once). */
+  seals: SealMarks;
 }
 
 /** Partition (unprefixed) listing every tenant that ever committed a write. */
@@ -76,11 +81,12 @@ export class TenantDB implements Queryable {
     ulids: UlidFactory,
     seriesCacheSize: number,
     private readonly register: () => Promise<void> = async () => {},
+    sealCacheMs = 60_000,
   ) {
     this.series = new SeriesCache(seriesCacheSize);
     const index = new LabelIndex(kv);
     const catalog = new Catalog(kv);
-    this.stores = { tenant, bucket, kv, index, catalog, ulids };
+    this.stores = { tenant, bucket, kv, index, catalog, ulids, seals: new SealMarks(kv, sealCacheMs) };
     this.deps = { bucket, index, catalog, tables, cacheScope: `${tenant}/` };
   }
 
@@ -90,6 +96,7 @@ export class TenantDB implements Queryable {
       index: this.deps.index,
       catalog: this.deps.catalog,
       ulids: this.stores.ulids,
+      seals: this.stores.seals,
       beforeCommit: () => {
         // Once per process and tenant; retried after a failure.
         this.registered ??= this.register().catch((e: unknown) => {
@@ -142,6 +149,7 @@ export class Storage {
         this.ulids,
         this.opts.seriesCacheSize ?? 500_000,
         () => this.opts.kv.batchPut([{ pk: TenantsPartition, sk: id, value: new Uint8Array([1]) }]),
+        this.opts.sealCacheMs,
       );
       this.tenants.set(id, db);
     }

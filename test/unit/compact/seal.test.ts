@@ -98,6 +98,46 @@ describe('sealing days into blocks', () => {
     const app2 = db.appender();
     app2.append(newSeriesEntry(labelsFromPairs({ __name__: 'y' })), T0 + Day, 1);
     await app2.commit();
-    assert.deepEqual(await sealIndexes(db.stores, T0 + 3 * Day), [T0 / Day]);
+    assert.deepEqual(await sealIndexes(db.stores, T0 + 3 * Day, undefined, 0), [T0 / Day]);
+  });
+
+  it('marks a day first and drops its index only after the delay; writers seeing the mark send labels', async () => {
+    // Prepare: a writer process and a compactor process over the same stores.
+    const kv = new MemKVStore();
+    const bucket = new MemBucket();
+    const writer = new Storage({ bucket, kv, sealCacheMs: 0 }).tenant('t');
+    const compactor = new Storage({ bucket, kv }).tenant('t');
+    const s1 = newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'a' }));
+    for (let r = 0; r < 3; r++) {
+      const app = writer.appender();
+      app.append(s1, T0 + r * 60_000, r);
+      await app.commit();
+    }
+    let now = T0 + 5 * Day;
+    const c = new Compactor(compactor.stores, { now: () => now, deleteGraceMs: 0, settleMs: 0 });
+    const sel = [newMatcher(MatchType.Equal, 'job', 'a')];
+
+    // Act 1: the first run compacts and marks, but keeps the index.
+    const run1 = await c.run();
+    assert.equal(run1.indexDaysSealed, 0);
+    assert.ok((await countIndexItems(kv, 't', T0 / Day)) > 0);
+    assert.ok((await compactor.stores.seals.markedAt(T0 / Day)) === now);
+    // A late write (the same series, the writer's cache says it is indexed) now carries its labels.
+    const app = writer.appender();
+    app.append(s1, T0 + 10 * 60_000, 42);
+    await app.commit();
+    const { entries } = await compactor.stores.catalog.entries(T0, T0 + Day - 1);
+    const seg = entries.find((e) => e.kind === 'segment');
+    assert.ok(seg !== undefined);
+    const { readSegmentTable } = await import('../../../lib/segment/reader.ts');
+    const { table } = await readSegmentTable(bucket, `tenants/t/${seg.key}`, seg as never);
+    assert.ok(table.labelsAt(0).length > 0, 'the late segment carries the labels');
+
+    // Act 2: after the delay, the late segment is compacted and the day sealed.
+    now += 11 * 60_000;
+    const run2 = await c.run();
+    assert.equal(run2.indexDaysSealed, 1);
+    assert.equal(await countIndexItems(kv, 't', T0 / Day), 0);
+    assert.equal(await dump(writer, sel), `{__name__="up", job="a"} ${T0}:0 ${T0 + 60_000}:1 ${T0 + 120_000}:2 ${T0 + 600_000}:42\n`);
   });
 });
