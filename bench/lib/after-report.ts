@@ -45,12 +45,12 @@ export function afterLines(a: AfterCompaction): string[] {
     const s = a.verify.sampled;
     const b = a.verify.broad;
     lines.push(
-      `  read back after compaction: ${s.metric} ${s.checksum === s.expected.checksum && s.countsEqual ? 'equal' : 'DIFFERS'}; all ${b.metricsChecked}/${b.metricsTotal} metrics` +
+      `  read back ${a.compacted ? 'after compaction' : 'after a restart (not compacted)'}: ${s.metric} ${s.checksum === s.expected.checksum && s.countsEqual ? 'equal' : 'DIFFERS'}; all ${b.metricsChecked}/${b.metricsTotal} metrics` +
         `${b.complete ? '' : ' (time budget spent)'}: ${b.mismatched.length === 0 ? 'counts equal' : `COUNTS DIFFER in ${b.mismatched.slice(0, 10).join(', ')}`}` +
         (b.valuesDiffer.length === 0 ? ', values bit-exact' : `, values differ in ${b.valuesDiffer.length} metrics`),
     );
   } else if (a.verifyError) {
-    lines.push(`  read back after compaction FAILED: ${a.verifyError}`);
+    lines.push(`  read back ${a.compacted ? 'after compaction' : 'after a restart'} FAILED: ${a.verifyError}`);
   }
   const readLine = (r: SelectionRead, from: string): string =>
     `  ${KIND_LABEL[r.kind]}${from} ${r.selected} series x 1 h: ${fmtInt(r.series)} series, ${fmtInt(r.samples)} samples${readComplete(r) ? '' : ' (INCOMPLETE)'}, ` +
