@@ -18,6 +18,7 @@ import { TenantChunkQuerier, TenantQuerier, type QuerierDeps } from './querier.t
 import { DownsampledQuerier } from './downsampled-querier.ts';
 import { SeriesCache, type SeriesEntry } from './series-cache.ts';
 import { TableCache } from './table-cache.ts';
+import { PageCache } from './page-cache.ts';
 import { UlidFactory } from './ulid.ts';
 
 export interface StorageOptions {
@@ -27,6 +28,8 @@ export interface StorageOptions {
   seriesCacheSize?: number;
   /** How long writers trust a looked-up "day not sealed" answer, ms (lib/index/seal-marks.ts). @default 60000 */
   sealCacheMs?: number;
+  /** Bytes of decompressed block pages kept, shared by tenants. @default 64 MiB */
+  pageCacheBytes?: number;
   /** Bytes of parsed segment tables kept, shared by tenants. @default 256 MiB */
   tableCacheBytes?: number;
 }
@@ -82,12 +85,13 @@ export class TenantDB implements Queryable {
     seriesCacheSize: number,
     private readonly register: () => Promise<void> = async () => {},
     sealCacheMs = 60_000,
+    pages?: PageCache,
   ) {
     this.series = new SeriesCache(seriesCacheSize);
     const index = new LabelIndex(kv);
     const catalog = new Catalog(kv);
     this.stores = { tenant, bucket, kv, index, catalog, ulids, seals: new SealMarks(kv, sealCacheMs) };
-    this.deps = { bucket, index, catalog, tables, cacheScope: `${tenant}/` };
+    this.deps = { bucket, index, catalog, tables, pages, cacheScope: `${tenant}/` };
   }
 
   appender(): Appender {
@@ -130,10 +134,12 @@ export class TenantDB implements Queryable {
 export class Storage {
   private readonly tenants = new Map<string, TenantDB>();
   private readonly tables: TableCache;
+  private readonly pages: PageCache;
   private readonly ulids = new UlidFactory();
 
   constructor(private readonly opts: StorageOptions) {
     this.tables = new TableCache(opts.tableCacheBytes);
+    this.pages = new PageCache(opts.pageCacheBytes);
   }
 
   /** The database of a tenant (validated; see lib/storage/tenant.ts). */
@@ -150,6 +156,7 @@ export class Storage {
         this.opts.seriesCacheSize ?? 500_000,
         () => this.opts.kv.batchPut([{ pk: TenantsPartition, sk: id, value: new Uint8Array([1]) }]),
         this.opts.sealCacheMs,
+        this.pages,
       );
       this.tenants.set(id, db);
     }

@@ -25,6 +25,7 @@ import type {
 import { columnsToChunks, mergedChunks, SeriesIterator, type SourceChunk } from '../storage/merge.ts';
 import { mapLimit } from './appender.ts';
 import type { TableCache } from './table-cache.ts';
+import type { PageCache } from './page-cache.ts';
 
 export interface QuerierDeps {
   bucket: BucketReader;
@@ -32,6 +33,8 @@ export interface QuerierDeps {
   catalog: Catalog;
   /** Shared by tenants; keys are prefixed with `cacheScope`. */
   tables: TableCache;
+  /** Decompressed block pages, shared by tenants (keys prefixed with `cacheScope`); optional. */
+  pages?: PageCache;
   cacheScope: string;
 }
 
@@ -157,7 +160,7 @@ async function readBlockSeries(
     return s;
   });
   const pages = [...new Set(hits.map((i) => ix.seriesPage[i]!))].sort((a, b) => a - b);
-  const raw = await readPages(deps.bucket, entry.key, ix, pages);
+  const raw = await readPagesCached(deps, entry, ix, pages);
   const buf = new ColumnBuffer(1, 512);
   for (let k = 0; k < hits.length; k++) {
     const i = hits[k]!;
@@ -167,6 +170,27 @@ async function readBlockSeries(
     decodeColumns(page, off, off + ix.seriesLen[i]!, buf, `${entry.key} series ${i}`);
     pushChunks(owners[k]!, buf, mint, maxt, ord);
   }
+}
+
+/** readPages through the page cache: only pages not cached are fetched (neighbours still in one read). */
+async function readPagesCached(deps: QuerierDeps, entry: BlockEntry, ix: BlockIndex, pages: readonly number[]): Promise<Map<number, Uint8Array>> {
+  const cache = deps.pages;
+  if (cache === undefined) return readPages(deps.bucket, entry.key, ix, pages);
+  const out = new Map<number, Uint8Array>();
+  const missing: number[] = [];
+  const key = (p: number) => `${deps.cacheScope}${entry.id}/${p}`;
+  for (const p of pages) {
+    const hit = cache.get(key(p));
+    if (hit !== undefined) out.set(p, hit);
+    else missing.push(p);
+  }
+  if (missing.length > 0) {
+    for (const [p, bytes] of await readPages(deps.bucket, entry.key, ix, missing)) {
+      cache.set(key(p), bytes);
+      out.set(p, bytes);
+    }
+  }
+  return out;
 }
 
 function loadBlockIndex(deps: QuerierDeps, entry: BlockEntry): Promise<BlockIndex> {
