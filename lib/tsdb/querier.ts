@@ -12,7 +12,7 @@ import { compareLabels, labelsGet, seriesIdToHex, type Labels } from '../labels/
 import { compareUtf8 } from '../util/utf8.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import { readSegmentTable, verifySeriesData, type SegmentTable } from '../segment/reader.ts';
-import type { Encoding } from '../chunkenc/chunk.ts';
+import { Encoding } from '../chunkenc/chunk.ts';
 import type {
   ChunkQuerier,
   ChunkSeries,
@@ -22,7 +22,8 @@ import type {
   Series,
   SeriesSet,
 } from '../storage/interface.ts';
-import { columnsToChunks, mergedChunks, SeriesIterator, type SourceChunk } from '../storage/merge.ts';
+import { mergedChunks, SeriesIterator, type SourceChunk } from '../storage/merge.ts';
+const Empty = new Uint8Array(0);
 import { mapLimit } from './appender.ts';
 import type { TableCache } from './table-cache.ts';
 import type { PageCache } from './page-cache.ts';
@@ -212,7 +213,11 @@ function pushChunks(s: RawSeries, buf: ColumnBuffer, mint: number, maxt: number,
   while (from < buf.n && t[from]! < mint) from++;
   let to = from;
   while (to < buf.n && t[to]! <= maxt) to++;
-  columnsToChunks(t, buf.v, from, to, ord, s.chunks);
+  if (from === to) return;
+  // Kept decoded: sample answers read them as they are; chunk answers
+  // encode them (mergedChunks), as they would re-encode anyway.
+  const cols = { t: t.slice(from, to), v: buf.v.slice(from, to), from: 0, to: to - from };
+  s.chunks.push({ minTime: cols.t[0]!, maxTime: cols.t[cols.to - 1]!, encoding: Encoding.XOR, data: Empty, order: ord, samples: cols });
 }
 
 function hexToBytes(hex: string): Uint8Array {
