@@ -8,6 +8,8 @@ import type { Registry } from 'prom-client';
 import { FsBucket } from '../objstore/fs/fs-bucket.ts';
 import { LevelKVStore } from '../kvstore/leveldb/leveldb-store.ts';
 import { Storage } from '../tsdb/db.ts';
+import type { Bucket } from '../objstore/bucket.ts';
+import type { KVStore } from '../kvstore/kvstore.ts';
 import { newRemoteMetrics } from '../remote/metrics.ts';
 import { newWriteHandler, type WriteLimits } from '../remote/write-handler.ts';
 import { newReadHandler } from '../remote/read-handler.ts';
@@ -26,12 +28,19 @@ export const MaxApiBodyBytes = 4 * 1024 * 1024;
  * Opens the embedded storage under `dataDir`: objects in `objects/` on the
  * filesystem, the index and catalog in a LevelDB under `index/`.
  */
-export async function openLocalStorage(dataDir: string): Promise<Storage> {
+export async function openLocalStorage(dataDir: string, decorate: StoreDecorator = (s) => s): Promise<Storage> {
   await mkdir(dataDir, { recursive: true });
   const bucket = new FsBucket({ dir: join(dataDir, 'objects') });
   const kv = await LevelKVStore.open({ dir: join(dataDir, 'index') });
-  return new Storage({ bucket, kv });
+  return new Storage(decorate({ bucket, kv }));
 }
+
+/**
+ * Wraps the root object store and index store before the storage is built
+ * on them (e.g. lib/cost's metering decorators, which read the tenant off
+ * every key).
+ */
+export type StoreDecorator = (stores: { bucket: Bucket; kv: KVStore }) => { bucket: Bucket; kv: KVStore };
 
 /** Storage flags of `stratus serve` (see cli.ts). */
 export interface StorageConfig {
@@ -48,8 +57,8 @@ export interface StorageConfig {
  * and credentials in its standard places. Path-style S3 addressing works on
  * AWS (for bucket names without dots) and on every S3-compatible server.
  */
-export async function openStorage(cfg: StorageConfig): Promise<Storage> {
-  if (cfg.storage === 'local') return openLocalStorage(cfg.dataDir);
+export async function openStorage(cfg: StorageConfig, decorate: StoreDecorator = (s) => s): Promise<Storage> {
+  if (cfg.storage === 'local') return openLocalStorage(cfg.dataDir, decorate);
   const [{ S3Client }, { DynamoDBClient }, { S3Bucket }, { ensureBucket }, { DynamoKVStore }, { ensureTable }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('@aws-sdk/client-dynamodb'),
@@ -64,7 +73,7 @@ export async function openStorage(cfg: StorageConfig): Promise<Storage> {
     await ensureBucket(s3, cfg.bucket);
     await ensureTable(ddb, cfg.table);
   }
-  return new Storage({ bucket: new S3Bucket({ client: s3, bucket: cfg.bucket }), kv: new DynamoKVStore({ client: ddb, table: cfg.table }) });
+  return new Storage(decorate({ bucket: new S3Bucket({ client: s3, bucket: cfg.bucket }), kv: new DynamoKVStore({ client: ddb, table: cfg.table }) }));
 }
 
 export interface RemoteRoutesOptions {

@@ -23,6 +23,7 @@ import { apiRoutes, openStorage, remoteRoutes } from './app.ts';
 import { Engine } from '../promql/index.ts';
 import { CompactionScheduler } from '../compact/service.ts';
 import { adminRoutes, clearStaleLeases } from './compact.ts';
+import { meterStores, TenantCostMetrics } from '../cost/index.ts';
 
 /** How long in-flight requests may run on after SIGTERM/SIGINT. */
 export const SHUTDOWN_GRACE_MS = 30_000;
@@ -35,8 +36,10 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
   const logger = createLogger({ level: cfg.logLevel });
   const sig = waitForShutdownSignal({ logger });
   try {
-    const storage = await openStorage(cfg);
     const registry = createMetricsRegistry();
+    // Per-tenant backend requests and their estimated AWS cost on /metrics (lib/cost/metrics.ts).
+    const costs = new TenantCostMetrics(registry);
+    const storage = await openStorage(cfg, (stores) => meterStores(stores, costs));
     const compaction = new CompactionScheduler({
       storage,
       intervalMs: cfg.compactIntervalMs,

@@ -1,0 +1,245 @@
+/**
+ * `npm run bench:cost`: what Stratus costs on AWS, from the requests the
+ * code really makes.
+ *
+ * For each batch size (samples per remote_write request; default 2000 and
+ * 500), on fresh S3 and DynamoDB emulators (s3rver in a child process,
+ * dynalite in-process; test/helpers/stratus.ts):
+ * 1. replays the benchmark payload (10k series x 240 rounds at 15 s,
+ *    bench/lib/payloads.ts) one request at a time through the remote_write
+ *    handler over S3Bucket + DynamoKVStore, metered per tenant and operation
+ *    (lib/cost/metered.ts) and cross-checked against the backends' own
+ *    request counters;
+ * 2. compacts with force, delete grace 0 and downsampling (as the compact
+ *    Lambda does), so replaced segments are deleted and the day is sealed;
+ * 3. sends a few remote_reads (1, 100, 1000 series over the hour);
+ * 4. measures what is stored (S3 object bytes; DynamoDB item bytes + 100 B
+ *    overhead each, from a Scan).
+ * The same payload is replayed and compacted once more over in-memory
+ * stores to time the handler's own CPU (the emulators' CPU excluded).
+ *
+ * Lambda duration is an ESTIMATE: local CPU time scaled to the vCPU share
+ * of the configured memory, plus assumed AWS round-trip latencies per
+ * sequential backend request. Then lib/cost/projection.ts scales the
+ * figures to 100k and 1M active series. Prints markdown; with --write,
+ * replaces the generated section of docs/cost.md.
+ *
+ * Flags: --series=10000 --rounds=240 --batches=2000,500 --write
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { startAwsEmulators } from '../test/helpers/stratus.ts';
+import { S3Bucket } from '../lib/objstore/s3/s3-bucket.ts';
+import { DynamoKVStore } from '../lib/kvstore/dynamodb/dynamo-store.ts';
+import { MemBucket } from '../lib/objstore/mem.ts';
+import { MemKVStore } from '../lib/kvstore/mem.ts';
+import { OpTotals } from '../lib/storage/ops.ts';
+import { Storage } from '../lib/tsdb/db.ts';
+import { newWriteHandler } from '../lib/remote/write-handler.ts';
+import { newReadHandler } from '../lib/remote/read-handler.ts';
+import { newRemoteMetrics } from '../lib/remote/metrics.ts';
+import { compactTenants } from '../lib/compact/service.ts';
+import { encodeReadRequest, ResponseType } from '../lib/prompb/read.ts';
+import { snappyEncode } from '../lib/prompb/snappy.ts';
+import { nopLogger } from '../lib/util/logger.ts';
+import type { HttpHandler, HttpRequest } from '../lib/server/types.ts';
+import { byOperation, DynamoItemOverheadBytes, meterStores, UsageLedger, type LedgerRow } from '../lib/cost/index.ts';
+import { DEFAULT_PARAMS, loadOrGenerate, type Payloads } from './lib/payloads.ts';
+import { selectSeries } from './lib/selections.ts';
+import { report, scalingTable, type BatchRun } from '../lib/cost/report.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const flags = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
+const series = Number(flags.get('series') ?? DEFAULT_PARAMS.series);
+const rounds = Number(flags.get('rounds') ?? DEFAULT_PARAMS.rounds);
+const batches = (flags.get('batches') ?? '2000,500').split(',').map(Number);
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+function writeRequest(body: Uint8Array): HttpRequest {
+  return {
+    method: 'POST',
+    path: '/api/v1/write',
+    query: new URLSearchParams(),
+    headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', 'x-prometheus-remote-write-version': '0.1.0' },
+    body,
+  };
+}
+
+async function drain(handler: HttpHandler, req: HttpRequest): Promise<{ status: number; bytes: number }> {
+  const res = await handler(req);
+  let bytes = 0;
+  const b = res.body;
+  if (b instanceof Uint8Array) bytes = b.length;
+  else if (typeof b === 'string') bytes = b.length;
+  else if (b !== undefined) for await (const c of b) bytes += c.length;
+  if (res.status >= 300) throw new Error(`${req.path}: HTTP ${res.status}`);
+  return { status: res.status, bytes };
+}
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** The number of requests that carry the first two rounds (every series seen, day indexed). */
+function warmRequests(p: Payloads): number {
+  let samples = 0;
+  for (let i = 0; i < p.index.samplesPerRequest.length; i++) {
+    samples += p.index.samplesPerRequest[i]!;
+    if (samples >= 2 * p.index.series) return i + 1;
+  }
+  return p.index.samplesPerRequest.length;
+}
+
+/** Replays and compacts over in-memory stores: the handler's and compactor's own CPU. */
+async function cpuRun(p: Payloads): Promise<{ steadyCpuMsPerRequest: number; compactCpuMs: number }> {
+  const storage = new Storage({ bucket: new MemBucket(), kv: new MemKVStore() });
+  const write = newWriteHandler({ storage, metrics: newRemoteMetrics(), logger: nopLogger });
+  const warm = warmRequests(p);
+  let steadyCpu = 0;
+  for (let i = 0; i < p.bodies.length; i++) {
+    const c0 = cpuMs();
+    await drain(write, writeRequest(p.bodies[i]!));
+    if (i >= warm) steadyCpu += cpuMs() - c0;
+  }
+  const c0 = cpuMs();
+  await compactTenants(storage, { force: true, deleteGraceMs: 0, downsample: true });
+  const compactCpuMs = cpuMs() - c0;
+  await storage.close();
+  return { steadyCpuMsPerRequest: steadyCpu / (p.bodies.length - warm), compactCpuMs };
+}
+
+/** DynamoDB item bytes as billed for storage (names + values + 100 B overhead), by partition kind. */
+async function dynamoStored(client: DynamoDBClient, table: string): Promise<{ items: number; bytes: number; byKind: Record<string, { items: number; bytes: number }> }> {
+  const out = { items: 0, bytes: 0, byKind: {} as Record<string, { items: number; bytes: number }> };
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const it of page.Items ?? []) {
+      const pk = it.pk?.S ?? '';
+      const size = 2 + Buffer.byteLength(pk) + 2 + Buffer.byteLength(it.sk?.S ?? '') + 1 + (it.v?.B?.length ?? 0) + DynamoItemOverheadBytes;
+      const kind = pk.includes('/ix/') ? 'label index' : pk.endsWith('/catalog') ? 'catalog' : 'other';
+      const k = (out.byKind[kind] ??= { items: 0, bytes: 0 });
+      k.items++;
+      k.bytes += size;
+      out.items++;
+      out.bytes += size;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return out;
+}
+
+async function awsRun(p: Payloads): Promise<Omit<BatchRun, 'batch' | 'cpu'>> {
+  const emu = await startAwsEmulators();
+  const s3c = emu.s3.client();
+  const ddb = emu.ddb.client();
+  const real = new OpTotals();
+  const ledger = new UsageLedger();
+  const rootBucket = new S3Bucket({ client: s3c, bucket: emu.bucket, counter: real });
+  const rootKv = new DynamoKVStore({ client: ddb, table: emu.table, counter: real });
+  const storage = new Storage(meterStores({ bucket: rootBucket, kv: rootKv }, ledger));
+  try {
+    const write = newWriteHandler({ storage, metrics: newRemoteMetrics(), logger: nopLogger });
+    const warm = warmRequests(p);
+    let warmRows: LedgerRow[] = [];
+    const t0 = performance.now();
+    let steadyWallMs = 0;
+    for (let i = 0; i < p.bodies.length; i++) {
+      if (i === warm) warmRows = ledger.rows();
+      const w0 = performance.now();
+      await drain(write, writeRequest(p.bodies[i]!));
+      if (i >= warm) steadyWallMs += performance.now() - w0;
+    }
+    const ingestWallS = (performance.now() - t0) / 1000;
+    const ingestRows = ledger.rows();
+    log(`  ingested ${p.index.samples} samples in ${p.bodies.length} requests, ${ingestWallS.toFixed(1)} s`);
+
+    const c0 = performance.now();
+    const summary = await compactTenants(storage, { force: true, deleteGraceMs: 0, downsample: true });
+    const compactWallS = (performance.now() - c0) / 1000;
+    const compactRows = ledger.since(ingestRows);
+    log(`  compacted in ${compactWallS.toFixed(1)} s: ${JSON.stringify(summary.totals)}`);
+
+    const read = newReadHandler({ storage, metrics: newRemoteMetrics(), logger: nopLogger });
+    const reads: BatchRun['reads'] = [];
+    for (const n of [1, 100, 1000]) {
+      const sel = selectSeries(p.index, n);
+      const before = ledger.rows();
+      const body = snappyEncode(
+        encodeReadRequest({
+          queries: [{ startTimestampMs: sel.startMs, endTimestampMs: sel.endMs, matchers: sel.matchers }],
+          acceptedResponseTypes: [ResponseType.STREAMED_XOR_CHUNKS],
+        }),
+      );
+      const r0 = performance.now();
+      const res = await drain(read, {
+        method: 'POST',
+        path: '/api/v1/read',
+        query: new URLSearchParams(),
+        headers: { 'content-encoding': 'snappy', 'content-type': 'application/x-protobuf', 'x-prometheus-remote-read-version': '0.1.0' },
+        body,
+      });
+      reads.push({ series: n, wallMs: performance.now() - r0, responseBytes: res.bytes, rows: ledger.since(before) });
+    }
+
+    // What is stored, read without counting.
+    const plain = new S3Bucket({ client: s3c, bucket: emu.bucket });
+    let s3Objects = 0;
+    let s3Bytes = 0;
+    for await (const key of plain.iter('')) {
+      s3Objects++;
+      s3Bytes += (await plain.head(key)).size;
+    }
+    const dynamo = await dynamoStored(ddb, emu.table);
+
+    // The decorators' request counts against the backends' own (retries included there).
+    const check = byOperation(ledger.rows()).map((r) => ({ op: `${r.service}:${r.op}`, metered: r.requests, counted: real.totals.get(`${r.service}:${r.op}`)?.requests ?? 0 }));
+    return {
+      samples: p.index.samples,
+      requests: p.bodies.length,
+      warmRequests: warm,
+      ingestRows,
+      warmRows,
+      compactRows,
+      ingestWallS,
+      steadyWallMsPerRequest: steadyWallMs / (p.bodies.length - warm),
+      compactWallS,
+      reads,
+      stored: { s3Objects, s3Bytes, dynamoItems: dynamo.items, dynamoBytes: dynamo.bytes, dynamoByKind: dynamo.byKind },
+      check,
+    };
+  } finally {
+    await storage.close();
+    s3c.destroy();
+    await emu.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const runs: BatchRun[] = [];
+  for (const batch of batches) {
+    const p = await loadOrGenerate(join(ROOT, 'bench', 'payloads'), { ...DEFAULT_PARAMS, series, rounds, batch }, log);
+    log(`batch ${batch}: AWS emulators ...`);
+    const aws = await awsRun(p);
+    log(`batch ${batch}: CPU on in-memory stores ...`);
+    const cpu = await cpuRun(p);
+    runs.push({ batch, cpu, ...aws });
+  }
+  const md = report(runs, { series, rounds }) + '\n\n### Scaled to 1 M active series at 15 s\n\n' + scalingTable(runs, 1_000_000, series);
+  process.stdout.write(md + '\n');
+  if (flags.has('write')) {
+    const file = join(ROOT, 'docs', 'cost.md');
+    const text = await readFile(file, 'utf8');
+    const begin = '<!-- bench:cost begin -->';
+    const end = '<!-- bench:cost end -->';
+    const a = text.indexOf(begin);
+    const b = text.indexOf(end);
+    if (a < 0 || b < a) throw new Error(`${file} has no ${begin} ... ${end} section`);
+    await writeFile(file, text.slice(0, a + begin.length) + '\n' + md + '\n' + text.slice(b));
+    log(`wrote ${file}`);
+  }
+}
+
+await main();

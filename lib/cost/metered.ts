@@ -1,0 +1,303 @@
+/**
+ * Metering decorators: a {@link Bucket} and a {@link KVStore} that pass
+ * every call through and report, for each one, the S3 or DynamoDB requests
+ * it costs (or would cost, over the filesystem and LevelDB), the DynamoDB
+ * capacity units it consumes and the tenant it belongs to.
+ *
+ * They wrap the root stores (before `Storage` prefixes them per tenant), so
+ * the tenant is read off the key: objects `tenants/<tenant>/…`, index
+ * partitions `<tenant>/…`, and the tenant registry partition `_tenants`
+ * (lib/tsdb/db.ts) is charged to the tenant it registers. Calls spanning
+ * tenants (listing `tenants/`) are charged to the tenant `""` (shared).
+ *
+ * The requests are those S3Bucket and DynamoKVStore send for the same call
+ * when nothing is retried: one per object call, one ListObjectsV2 per 1000
+ * keys consumed, one BatchWriteItem per 25 items, one Query per 1 MB page.
+ * Retries and throttled attempts (which the backends' own OpCounter does
+ * count) are not seen here. Capacity units follow lib/cost/model.ts; a
+ * delete is taken as 1 WRU (DynamoDB charges the deleted item's size, which
+ * the caller does not tell us; our index items are far below 1 KB); a Query
+ * the caller abandons mid-page is charged for the items it consumed only.
+ */
+import type { Bucket, ObjectAttributes } from '../objstore/bucket.ts';
+import type { KVItem, KVQueryOptions, KVStore } from '../kvstore/kvstore.ts';
+import { TenantsPartition, tenantIndexPrefix, tenantObjectPrefix } from '../tsdb/db.ts';
+import { compareUtf8 } from '../util/utf8.ts';
+import { DynamoBatchWriteItems, DynamoQueryPageBytes, S3ListPageKeys, dynamoItemBytes, readUnits, writeUnits } from './model.ts';
+
+/** One metered call's cost drivers. */
+export interface MeteredOp {
+  /** The tenant charged; `""` when the call is not any one tenant's. */
+  tenant: string;
+  service: 's3' | 'dynamodb';
+  /** The AWS API operation as billed (`PutObject`, `GetObject`, `BatchWriteItem`, `Query`, …). */
+  op: string;
+  /** Requests sent. */
+  requests: number;
+  /** Items written or read (DynamoDB), keys listed (S3 LIST). */
+  items: number;
+  /** DynamoDB write or read request units (0 for S3). */
+  capacityUnits: number;
+  /** Bytes of object data or item data moved. */
+  bytes: number;
+  /**
+   * What was touched: the first segment of the tenant-relative object key
+   * (`segments`, `blocks`) or index partition (`ix` = label index,
+   * `catalog`, `deletions`, `leases`, `sealed`; `_tenants` for the
+   * registry). Benchmarks split costs by it; the metrics ignore it.
+   */
+  scope: string;
+}
+
+/** Receives metered operations (the cost metrics, a ledger in benchmarks). */
+export interface OpSink {
+  record(op: MeteredOp): void;
+}
+
+/** A sink that hands every operation to each of `sinks`. */
+export function fanOut(...sinks: OpSink[]): OpSink {
+  return { record: (op) => { for (const s of sinks) s.record(op); } };
+}
+
+/** What precedes the tenant in object keys (`tenants/`), and what follows it in index partition keys (`/`). */
+const ObjectRoot = tenantObjectPrefix('\u0000').split('\u0000')[0]!;
+const IndexSeparator = tenantIndexPrefix('\u0000').split('\u0000')[1]!;
+
+/** The tenant an object key (or listing prefix) belongs to, `""` if none. */
+export function tenantOfObjectKey(key: string): string {
+  if (!key.startsWith(ObjectRoot)) return '';
+  const end = key.indexOf('/', ObjectRoot.length);
+  return end < 0 ? '' : key.slice(ObjectRoot.length, end);
+}
+
+/** The scope (see {@link MeteredOp.scope}) of an object key or listing prefix. */
+export function scopeOfObjectKey(key: string): string {
+  const t = tenantOfObjectKey(key);
+  const rest = t === '' ? key : key.slice(ObjectRoot.length + t.length + 1);
+  const end = rest.indexOf('/');
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** The scope (see {@link MeteredOp.scope}) of an index partition. */
+export function scopeOfIndexKey(pk: string): string {
+  if (pk === TenantsPartition) return pk;
+  const start = pk.indexOf(IndexSeparator);
+  const rest = start < 0 ? pk : pk.slice(start + IndexSeparator.length);
+  const end = rest.indexOf('/');
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** The tenant an index item belongs to, `""` if none. */
+export function tenantOfIndexKey(pk: string, sk: string): string {
+  if (pk === TenantsPartition) return sk;
+  const end = pk.indexOf(IndexSeparator);
+  return end < 0 ? '' : pk.slice(0, end);
+}
+
+function op(tenant: string, scope: string, service: 's3' | 'dynamodb', name: string, requests: number, items: number, capacityUnits: number, bytes: number): MeteredOp {
+  return { tenant, service, op: name, requests, items, capacityUnits, bytes, scope };
+}
+
+/** A {@link Bucket} that reports each call's S3 requests to `sink`. */
+export function meteredBucket(inner: Bucket, sink: OpSink): Bucket {
+  return new MeteredBucket(inner, sink);
+}
+
+class MeteredBucket implements Bucket {
+  constructor(
+    private readonly inner: Bucket,
+    private readonly sink: OpSink,
+  ) {}
+
+  async get(key: string): Promise<Uint8Array> {
+    return this.#charged(key, 'GetObject', () => this.inner.get(key));
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    // S3Bucket turns an empty range into a HEAD (HTTP cannot express it).
+    return this.#charged(key, length === 0 ? 'HeadObject' : 'GetObject', () => this.inner.getRange(key, offset, length));
+  }
+
+  head(key: string): Promise<ObjectAttributes> {
+    return this.#charged(key, 'HeadObject', () => this.inner.head(key));
+  }
+
+  exists(key: string): Promise<boolean> {
+    return this.#charged(key, 'HeadObject', () => this.inner.exists(key));
+  }
+
+  async *iter(prefix: string): AsyncIterable<string> {
+    const tenant = tenantOfObjectKey(prefix);
+    const scope = scopeOfObjectKey(prefix);
+    // The first page is asked for when iteration starts, the next one only
+    // when the consumer wants a key past the 1000th, and so on.
+    this.sink.record(op(tenant, scope, 's3', 'ListObjectsV2', 1, 0, 0, 0));
+    let n = 0;
+    for await (const key of this.inner.iter(prefix)) {
+      if (n > 0 && n % S3ListPageKeys === 0) this.sink.record(op(tenant, scope, 's3', 'ListObjectsV2', 1, 0, 0, 0));
+      n++;
+      this.sink.record(op(tenant, scope, 's3', 'ListObjectsV2', 0, 1, 0, 0));
+      yield key;
+    }
+  }
+
+  isNotFound(err: unknown): boolean {
+    return this.inner.isNotFound(err);
+  }
+
+  async put(key: string, data: Uint8Array): Promise<void> {
+    this.sink.record(op(tenantOfObjectKey(key), scopeOfObjectKey(key), 's3', 'PutObject', 1, 1, 0, data.length));
+    await this.inner.put(key, data);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.sink.record(op(tenantOfObjectKey(key), scopeOfObjectKey(key), 's3', 'DeleteObject', 1, 1, 0, 0));
+    await this.inner.delete(key);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  /** Charges one request (404s are billed too), and the bytes returned when they are bytes. */
+  async #charged<T>(key: string, name: string, call: () => Promise<T>): Promise<T> {
+    const tenant = tenantOfObjectKey(key);
+    const scope = scopeOfObjectKey(key);
+    let out: T;
+    try {
+      out = await call();
+    } catch (err) {
+      this.sink.record(op(tenant, scope, 's3', name, 1, 1, 0, 0));
+      throw err;
+    }
+    this.sink.record(op(tenant, scope, 's3', name, 1, 1, 0, out instanceof Uint8Array ? out.length : 0));
+    return out;
+  }
+}
+
+/** A {@link KVStore} that reports each call's DynamoDB requests and capacity units to `sink`. */
+export function meteredKVStore(inner: KVStore, sink: OpSink): KVStore {
+  return new MeteredKVStore(inner, sink);
+}
+
+class MeteredKVStore implements KVStore {
+  readonly reclaim?: () => Promise<void>;
+
+  constructor(
+    private readonly inner: KVStore,
+    private readonly sink: OpSink,
+  ) {
+    if (inner.reclaim !== undefined) this.reclaim = () => inner.reclaim!();
+  }
+
+  async get(pk: string, sk: string): Promise<Uint8Array | undefined> {
+    const tenant = tenantOfIndexKey(pk, sk);
+    const scope = scopeOfIndexKey(pk);
+    let v: Uint8Array | undefined;
+    try {
+      v = await this.inner.get(pk, sk);
+    } catch (err) {
+      this.sink.record(op(tenant, scope, 'dynamodb', 'GetItem', 1, 0, readUnits(0), 0));
+      throw err;
+    }
+    const bytes = v === undefined ? 0 : dynamoItemBytes(pk, sk, v.length);
+    this.sink.record(op(tenant, scope, 'dynamodb', 'GetItem', 1, v === undefined ? 0 : 1, readUnits(bytes), bytes));
+    return v;
+  }
+
+  async *query(pk: string, opts: KVQueryOptions = {}): AsyncIterable<KVItem> {
+    // DynamoKVStore sends nothing for queries that cannot match.
+    if (opts.limit === 0 || opts.end === '') {
+      yield* this.inner.query(pk, opts);
+      return;
+    }
+    if (opts.prefix === undefined && opts.start !== undefined && opts.start !== '' && opts.end !== undefined && compareUtf8(opts.start, opts.end) > 0) {
+      yield* this.inner.query(pk, opts);
+      return;
+    }
+    const tenant = tenantOfIndexKey(pk, '');
+    const scope = scopeOfIndexKey(pk);
+    let pageBytes = 0;
+    let pageItems = 0;
+    const closePage = (): void => {
+      this.sink.record(op(tenant, scope, 'dynamodb', 'Query', 1, pageItems, readUnits(pageBytes), pageBytes));
+      pageBytes = 0;
+      pageItems = 0;
+    };
+    try {
+      for await (const it of this.inner.query(pk, opts)) {
+        const size = dynamoItemBytes(it.pk, it.sk, it.value.length);
+        if (pageItems > 0 && pageBytes + size > DynamoQueryPageBytes) closePage();
+        pageBytes += size;
+        pageItems++;
+        yield it;
+      }
+    } finally {
+      closePage();
+    }
+  }
+
+  async batchPut(items: readonly KVItem[]): Promise<void> {
+    this.#batch(items, 'put');
+    await this.inner.batchPut(items);
+  }
+
+  async putIfAbsent(item: KVItem): Promise<boolean> {
+    const bytes = dynamoItemBytes(item.pk, item.sk, item.value.length);
+    // A failed condition is charged like a write.
+    this.sink.record(op(tenantOfIndexKey(item.pk, item.sk), scopeOfIndexKey(item.pk), 'dynamodb', 'PutItem', 1, 1, writeUnits(bytes), bytes));
+    return this.inner.putIfAbsent(item);
+  }
+
+  async replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean> {
+    const bytes = dynamoItemBytes(item.pk, item.sk, Math.max(item.value.length, expected.length));
+    this.sink.record(op(tenantOfIndexKey(item.pk, item.sk), scopeOfIndexKey(item.pk), 'dynamodb', 'PutItem', 1, 1, writeUnits(bytes), bytes));
+    return this.inner.replaceIf(item, expected);
+  }
+
+  async batchDelete(keys: readonly { pk: string; sk: string }[]): Promise<void> {
+    // DynamoKVStore drops repeated keys before sending.
+    const seen = new Set<string>();
+    const unique: { pk: string; sk: string; value?: undefined }[] = [];
+    for (const k of keys) {
+      const id = `${k.pk}\u0000${k.sk}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      unique.push(k);
+    }
+    this.#batch(unique, 'delete');
+    await this.inner.batchDelete(keys);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  /** Charges a batch write: one BatchWriteItem per 25 items of a tenant. */
+  #batch(items: readonly { pk: string; sk: string; value?: Uint8Array }[], kind: 'put' | 'delete'): void {
+    if (items.length === 0) return;
+    const groups = new Map<string, { tenant: string; scope: string; items: number; units: number; bytes: number }>();
+    for (const it of items) {
+      const tenant = tenantOfIndexKey(it.pk, it.sk);
+      const scope = scopeOfIndexKey(it.pk);
+      const k = `${tenant}\u0000${scope}`;
+      let g = groups.get(k);
+      if (g === undefined) groups.set(k, (g = { tenant, scope, items: 0, units: 0, bytes: 0 }));
+      g.items++;
+      if (kind === 'put') {
+        const bytes = dynamoItemBytes(it.pk, it.sk, it.value!.length);
+        g.units += writeUnits(bytes);
+        g.bytes += bytes;
+      } else {
+        g.units += 1;
+      }
+    }
+    // Requests are split per tenant (callers never mix tenants in one batch); within a tenant, in proportion to items per scope.
+    const perTenant = new Map<string, number>();
+    for (const g of groups.values()) perTenant.set(g.tenant, (perTenant.get(g.tenant) ?? 0) + g.items);
+    for (const g of groups.values()) {
+      const n = perTenant.get(g.tenant)!;
+      this.sink.record(op(g.tenant, g.scope, 'dynamodb', 'BatchWriteItem', (Math.ceil(n / DynamoBatchWriteItems) * g.items) / n, g.items, g.units, g.bytes));
+    }
+  }
+}

@@ -1,0 +1,198 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Counter } from 'prom-client';
+import { MemBucket } from '../../../lib/objstore/mem.ts';
+import { MemKVStore } from '../../../lib/kvstore/mem.ts';
+import { Storage, newSeriesEntry } from '../../../lib/tsdb/db.ts';
+import { labelsFromPairs } from '../../../lib/labels/labels.ts';
+import { createMetricsRegistry } from '../../../lib/server/metrics.ts';
+import {
+  CostMetricNames,
+  fanOut,
+  meterStores,
+  meteredBucket,
+  meteredKVStore,
+  tenantOfIndexKey,
+  tenantOfObjectKey,
+  TenantCostMetrics,
+  UsageLedger,
+  byOperation,
+  diffRows,
+  type LedgerRow,
+} from '../../../lib/cost/index.ts';
+import { AwsPrices } from '../../../lib/cost/prices.ts';
+
+/** Value of one series of a counter (0 when absent). */
+async function counterValue(c: Counter<string>, labels: Record<string, string>): Promise<number> {
+  const { values } = await c.get();
+  const hit = values.find((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want));
+  return hit?.value ?? 0;
+}
+
+/**
+ * What a first write of `n` series (labels __name__, job, instance; one day)
+ * costs in a fresh process, from the write path's documented steps
+ * (lib/tsdb/appender.ts, lib/index/label-index.ts, lib/tsdb/db.ts): the tenant
+ * registry item; the segment PUT; one GetItem per series (is it indexed?);
+ * one batch of postings (3 per series), label names (3) and values
+ * (__name__ and job: 1 each, instance: n); one batch of series records (n);
+ * one catalog item. All items are far below 1 KB, so 1 WRU each.
+ */
+function firstWriteCost(n: number) {
+  const indexItems = 3 * n + 3 + (2 + n);
+  const batches = [1, indexItems, n, 1];
+  const batchRequests = batches.reduce((s, k) => s + Math.ceil(k / 25), 0);
+  const items = batches.reduce((s, k) => s + k, 0);
+  const usd = (AwsPrices.s3.putClass.usd * 1) / 1000 + (AwsPrices.dynamodb.write.usd * items) / 1e6 + (AwsPrices.dynamodb.read.usd * n) / 1e6;
+  return { putObject: 1, getItem: n, batchRequests, items, usd };
+}
+
+async function writeSeries(storage: Storage, tenant: string, n: number, t: number): Promise<void> {
+  const app = storage.tenant(tenant).appender();
+  for (let i = 0; i < n; i++) app.append(newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'node', instance: `host-${i}` })), t, i);
+  await app.commit();
+}
+
+describe('per-tenant cost attribution', () => {
+  it('moves each tenant\'s metrics by what its write costs', async () => {
+    // Prepare
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const metrics = new TenantCostMetrics(registry);
+    const ledger = new UsageLedger();
+    const storage = new Storage(meterStores({ bucket: new MemBucket(), kv: new MemKVStore() }, fanOut(metrics, ledger)));
+    const t = Date.now();
+    const volumes = { small: 3, large: 40 };
+
+    // Act
+    await writeSeries(storage, 'small', volumes.small, t);
+    await writeSeries(storage, 'large', volumes.large, t);
+
+    // Assess
+    for (const [tenant, n] of Object.entries(volumes)) {
+      const want = firstWriteCost(n);
+      const ops = (service: string, operation: string) => counterValue(metrics.operations, { tenant, service, operation });
+      assert.equal(await ops('s3', 'PutObject'), want.putObject, `${tenant} PutObject`);
+      assert.equal(await ops('dynamodb', 'GetItem'), want.getItem, `${tenant} GetItem`);
+      assert.equal(await ops('dynamodb', 'BatchWriteItem'), want.batchRequests, `${tenant} BatchWriteItem`);
+      assert.equal(await ops('dynamodb', 'Query'), 0, `${tenant} Query`);
+      assert.equal(await counterValue(metrics.requestUnits, { tenant, kind: 'write' }), want.items, `${tenant} WRU`);
+      assert.equal(await counterValue(metrics.requestUnits, { tenant, kind: 'read' }), n, `${tenant} RRU`);
+      const usd = (await counterValue(metrics.cost, { tenant, component: 's3_requests' })) + (await counterValue(metrics.cost, { tenant, component: 'dynamodb_requests' }));
+      assert.ok(Math.abs(usd - want.usd) < 1e-15, `${tenant} dollars: got ${usd}, want ${want.usd}`);
+    }
+    // Nothing was charged to no tenant, and the ledger agrees with the metrics.
+    assert.equal(ledger.rows().filter((r) => r.tenant === '').length, 0);
+    const totalBatch = byOperation(ledger.rows()).find((r) => r.op === 'BatchWriteItem');
+    assert.equal(totalBatch?.requests, firstWriteCost(3).batchRequests + firstWriteCost(40).batchRequests);
+    const text = await registry.metrics();
+    assert.match(text, new RegExp(`${CostMetricNames.cost}\\{tenant="large",component="dynamodb_requests"\\}`));
+  });
+
+  it('charges later writes of known series the segment and one catalog item, of unknown ones a GetItem per series', async () => {
+    // Prepare
+    const ledger = new UsageLedger();
+    const storage = new Storage(meterStores({ bucket: new MemBucket(), kv: new MemKVStore() }, ledger));
+    const t = Date.now();
+    const entries = Array.from({ length: 10 }, (_, i) => newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'node', instance: `host-${i}` })));
+    const write = async (at: number) => {
+      const app = storage.tenant('a').appender();
+      entries.forEach((e, i) => app.append(e, at, i));
+      await app.commit();
+    };
+    await write(t);
+    const afterFirst = ledger.rows();
+
+    // Act: the same series (as the write cache hands them out) 15 s later, then unknown to this process
+    await write(t + 15_000);
+    const afterSecond = ledger.rows();
+    const fresh = storage.tenant('a').appender();
+    entries.forEach((e, i) => fresh.append(newSeriesEntry(e.labels), t + 30_000, i));
+    await fresh.commit();
+
+    // Assess: known series cost the segment and one catalog item; series the
+    // process does not know cost one GetItem each (found indexed: nothing rewritten)
+    const ops = (rows: LedgerRow[]) => byOperation(rows).map((r) => [r.op, r.requests, r.capacityUnits]);
+    assert.deepEqual(ops(diffRows(afterSecond, afterFirst)), [
+      ['BatchWriteItem', 1, 1],
+      ['PutObject', 1, 0],
+    ]);
+    assert.deepEqual(ops(ledger.since(afterSecond)), [
+      ['BatchWriteItem', 1, 1],
+      ['GetItem', 10, 10],
+      ['PutObject', 1, 0],
+    ]);
+  });
+});
+
+describe('metering decorators', () => {
+  const keyCases: { name: string; got: () => string; want: string }[] = [
+    { name: 'object key of a tenant', got: () => tenantOfObjectKey('tenants/acme/segments/01H'), want: 'acme' },
+    { name: 'listing of all tenants', got: () => tenantOfObjectKey('tenants/'), want: '' },
+    { name: 'object outside tenants', got: () => tenantOfObjectKey('other/x'), want: '' },
+    { name: 'index partition of a tenant', got: () => tenantOfIndexKey('acme/catalog', '000019723/01H'), want: 'acme' },
+    { name: 'tenant registry item', got: () => tenantOfIndexKey('_tenants', 'acme'), want: 'acme' },
+    { name: 'unprefixed partition', got: () => tenantOfIndexKey('leases', 'x'), want: '' },
+  ];
+  for (const c of keyCases) {
+    it(`attributes ${c.name}`, () => {
+      // Act / Assess
+      assert.equal(c.got(), c.want);
+    });
+  }
+
+  const listCases = [
+    { keys: 2500, consume: Infinity, want: 3 },
+    { keys: 2500, consume: 1000, want: 1 },
+    { keys: 2500, consume: 1001, want: 2 },
+    { keys: 0, consume: Infinity, want: 1 },
+    { keys: 1000, consume: Infinity, want: 1 },
+  ];
+  for (const c of listCases) {
+    it(`charges ${c.want} ListObjectsV2 for ${c.consume} of ${c.keys} keys`, async () => {
+      // Prepare
+      const inner = new MemBucket();
+      for (let i = 0; i < c.keys; i++) await inner.put(`tenants/x/o/${String(i).padStart(5, '0')}`, new Uint8Array(1));
+      const ledger = new UsageLedger();
+      const bucket = meteredBucket(inner, ledger);
+      // Act
+      let seen = 0;
+      for await (const _ of bucket.iter('tenants/x/')) if (++seen >= c.consume) break;
+      // Assess
+      const row = ledger.rows().find((r) => r.op === 'ListObjectsV2');
+      assert.equal(row?.requests, c.want);
+      assert.equal(row?.tenant, 'x');
+    });
+  }
+
+  it('charges a Query per 1 MB page and read units per page', async () => {
+    // Prepare: 5 items of 300,000 value bytes: pages of 3 and 2 items
+    const inner = new MemKVStore();
+    const value = new Uint8Array(300_000);
+    await inner.batchPut([1, 2, 3, 4, 5].map((i) => ({ pk: 't/p', sk: `k${i}`, value })));
+    const ledger = new UsageLedger();
+    const kv = meteredKVStore(inner, ledger);
+    // Act
+    let n = 0;
+    for await (const _ of kv.query('t/p')) n++;
+    // Assess
+    const item = 2 + 3 + 2 + 2 + 1 + 300_000;
+    const row = ledger.rows().find((r) => r.op === 'Query')!;
+    assert.equal(n, 5);
+    assert.equal(row.requests, 2);
+    assert.equal(row.capacityUnits, Math.ceil((3 * item) / 4096) + Math.ceil((2 * item) / 4096));
+  });
+
+  it('charges conditional puts whether or not they write, and deletes 1 WRU per distinct key', async () => {
+    // Prepare
+    const ledger = new UsageLedger();
+    const kv = meteredKVStore(new MemKVStore(), ledger);
+    const big = new Uint8Array(2000);
+    // Act
+    assert.equal(await kv.putIfAbsent({ pk: 't/l', sk: 'a', value: big }), true);
+    assert.equal(await kv.putIfAbsent({ pk: 't/l', sk: 'a', value: big }), false);
+    await kv.batchDelete([{ pk: 't/l', sk: 'a' }, { pk: 't/l', sk: 'a' }, { pk: 't/l', sk: 'b' }]);
+    // Assess
+    const rows = Object.fromEntries(ledger.rows().map((r) => [r.op, [r.requests, r.capacityUnits]]));
+    assert.deepEqual(rows, { PutItem: [2, 4], BatchWriteItem: [1, 2] });
+  });
+});

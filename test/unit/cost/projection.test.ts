@@ -1,0 +1,42 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { project, type MeasuredFigures } from '../../../lib/cost/projection.ts';
+import { totalCost, zeroUsage } from '../../../lib/cost/model.ts';
+
+const close = (actual: number, expected: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected)), `${what}: got ${actual}, want ${expected}`);
+
+describe('cost projection', () => {
+  // One PUT and one 1-WRU item per request, 100 ms at 1 GB; 10 WRU per series and day; nothing stored.
+  const figures: MeasuredFigures = {
+    perRequest: { ...zeroUsage(), s3PutClass: 1, dynamoWriteUnits: 1 },
+    writeMs: 100,
+    writeMemoryMb: 1024,
+    logBytesPerInvocation: 0,
+    perSeriesDay: { ...zeroUsage(), dynamoWriteUnits: 10 },
+    compactionPerSample: zeroUsage(),
+    s3BytesPerSample: 0,
+    dynamoBytesPerSample: 0,
+  };
+  const cases = [
+    // 100k series / 15 s / 2000 per request: 8.64 M requests and 3 M series-days a month.
+    { series: 100_000, batch: 2000, cold: 0, rps: 100_000 / 15 / 2000, month: 8.64e6 * 0.005e-3 + (8.64e6 + 30e6) * 0.625e-6 + 8.64e6 * 0.2e-6 + 8.64e5 * 0.0000133334 },
+    // Cold environments: 1 environment (concurrency < 1) x 4 a day x 30 days re-reads 100k series.
+    { series: 100_000, batch: 2000, cold: 4, rps: 100_000 / 15 / 2000, month: 8.64e6 * 0.005e-3 + (8.64e6 + 30e6) * 0.625e-6 + 8.64e6 * 0.2e-6 + 8.64e5 * 0.0000133334 + 100_000 * 4 * 30 * 0.125e-6 },
+    // 500 per request: four times the requests, the same index work.
+    { series: 100_000, batch: 500, cold: 0, rps: 100_000 / 15 / 500, month: 34.56e6 * 0.005e-3 + (34.56e6 + 30e6) * 0.625e-6 + 34.56e6 * 0.2e-6 + 3.456e6 * 0.0000133334 },
+  ];
+  for (const c of cases) {
+    it(`${c.series} series, ${c.batch} samples/request, ${c.cold} cold starts a day`, () => {
+      // Act
+      const p = project(figures, { activeSeries: c.series, intervalS: 15, samplesPerRequest: c.batch, coldStartsPerEnvPerDay: c.cold });
+      // Assess
+      close(p.samplesPerMonth, 17.28e9, 'samples/month');
+      close(p.requestsPerSecond, c.rps, 'requests/s');
+      close(p.writeConcurrency, c.rps * 0.1, 'concurrency');
+      close(totalCost(p.monthlyUsageCost), c.month, 'monthly dollars');
+      close(p.per10M.total, (c.month / 17.28e9) * 1e7, 'per 10 M');
+      close(p.cheaperBy, p.amp.total / p.per10M.total, 'ratio');
+    });
+  }
+});
