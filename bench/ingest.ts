@@ -23,7 +23,10 @@
  *                      are spread over shards by label hash and each shard
  *                      sends its requests in order, as Prometheus does (default 4)
  *   --runs N           repetitions, each on a fresh server (default 3)
- *   --target LIST      stratus,prometheus,victoriametrics (default stratus)
+ *   --target LIST      stratus,stratus-aws,prometheus,victoriametrics (default stratus;
+ *                      stratus-aws: on s3rver + dynalite started per run, their
+ *                      CPU reported apart; missing peers are installed with
+ *                      apt-get when run as root)
  *   --cpu-prof         run Stratus under `node --cpu-prof` and print the top
  *                      self-time functions of the ingest window
  *   --top N            rows of the profile tables (default 25)
@@ -41,9 +44,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { profileReport, readCpuProfile, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { DEFAULT_PARAMS, loadOrGenerate, type PayloadParams, type Payloads } from './lib/payloads.ts';
-import { diffThreadCpu, diskUsage, machineInfo, processCpu, processCpuSeconds, procStatusBytes, threadCpuSeconds, waitQuiet } from './lib/proc.ts';
+import { diffThreadCpu, machineInfo, processCpu, processCpuSeconds, procStatusBytes, threadCpuSeconds, waitQuiet } from './lib/proc.ts';
 import { quantile, replay } from './lib/replay.ts';
-import { REPO_ROOT, startServer, target, TargetName, type Target } from './lib/server.ts';
+import { isStratus, REPO_ROOT, startServer, target, TargetName, type Target } from './lib/server.ts';
+import { installMissing } from './lib/install.ts';
+import { storedSize, type AwsSizeSummary } from './lib/stored-size.ts';
 import { fmt, fmtInt, fmtMiB, spread, table } from './lib/stats.ts';
 import { verify, type VerifyResult } from './lib/verify.ts';
 import { prometheusAfter, restartedAfter, type AfterCompaction, type AfterOptions } from './lib/after-compaction.ts';
@@ -88,6 +93,12 @@ interface RunResult {
   latencyP50Ms: number;
   latencyP99Ms: number;
   threadCpu: Record<string, number>;
+  /** `stratus-aws`: CPU seconds of the emulators (s3rver, dynalite) over the same window, not in `cpuSeconds`. */
+  sidecarCpuSeconds?: Record<string, number>;
+  /** Their sum per million accepted samples. */
+  sidecarCpuPerMillion?: number;
+  /** `stratus-aws`: the S3 / DynamoDB breakdown of `diskBytes`. */
+  diskAws?: AwsSizeSummary;
   verify?: VerifyResult;
   verifyError?: string;
   profile?: { file: string; summary: ProfileSummary; others: string[] };
@@ -116,7 +127,7 @@ async function oneRun(
   p: Payloads,
   o: { cpuProf: boolean; verifyBudgetS: number; keep: boolean; after: AfterOptions | undefined },
 ): Promise<RunResult> {
-  const profDir = o.cpuProf && t.name === TargetName.STRATUS ? await mkdtemp(join(tmpdir(), 'stratus-bench-prof-')) : undefined;
+  const profDir = o.cpuProf && isStratus(t.name) ? await mkdtemp(join(tmpdir(), 'stratus-bench-prof-')) : undefined;
   const server = await startServer(t, { cpuProfDir: profDir });
   log(`${t.name} run ${run}: pid ${server.pid}, ${server.url}, data ${server.dataDir}`);
   try {
@@ -125,6 +136,8 @@ async function oneRun(
     const cpu0 = processCpuSeconds(server.pid);
     const split0 = processCpu(server.pid);
     const client0 = process.cpuUsage();
+    const sidecars = t.sidecarPids?.(server.runDir) ?? {};
+    const sidecar0 = Object.fromEntries(Object.entries(sidecars).map(([k, pid]) => [k, processCpuSeconds(pid)]));
     const fromUs = nowUs();
 
     // Act
@@ -141,6 +154,7 @@ async function oneRun(
     const clientUsage = process.cpuUsage(client0);
     const settleSeconds = await waitQuiet(server.pid, MAX_SETTLE_MS);
     const cpuSettled = processCpuSeconds(server.pid);
+    const sidecarCpu = Object.fromEntries(Object.entries(sidecars).map(([k, pid]) => [k, processCpuSeconds(pid) - sidecar0[k]!]));
     const split1 = processCpu(server.pid);
     const threadCpu = Object.fromEntries(
       [...diffThreadCpu(threadsBefore, threadCpuSeconds(server.pid))].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]),
@@ -164,7 +178,7 @@ async function oneRun(
     const stopped = await server.stop();
     if (stopped.code !== 0 && stopped.code !== null) log(`  ${t.name} exited with code ${stopped.code}; log ${server.logFile}`);
     // The data directory as ingested (without Prometheus' snapshot).
-    const du = diskUsage(server.dataDir, t.name === TargetName.PROMETHEUS ? 'snapshots' : undefined);
+    const du = await storedSize(t, server.runDir, server.dataDir, t.name === TargetName.PROMETHEUS ? 'snapshots' : undefined);
     // Stratus and VictoriaMetrics: compacted and read on a restarted server.
     if (o.after && t.name !== TargetName.PROMETHEUS) after = await restartedAfter(t, server, p, rr.acceptedSamples, o.after);
 
@@ -216,6 +230,10 @@ async function oneRun(
       latencyP50Ms: quantile(rr.latenciesMs, 0.5),
       latencyP99Ms: quantile(rr.latenciesMs, 0.99),
       threadCpu,
+      ...(Object.keys(sidecarCpu).length > 0
+        ? { sidecarCpuSeconds: sidecarCpu, sidecarCpuPerMillion: Object.values(sidecarCpu).reduce((a, b) => a + b, 0) / m }
+        : {}),
+      diskAws: du.aws,
       verify: ver,
       verifyError,
       profile,
@@ -223,6 +241,7 @@ async function oneRun(
     };
   } finally {
     await server.stop();
+    await t.release?.(server.runDir);
     if (!o.keep) await rm(server.runDir, { recursive: true, force: true });
     else log(`  kept ${server.runDir}`);
   }
@@ -257,6 +276,12 @@ function printRun(r: RunResult): void {
     `  server CPU ${fmt(r.cpuSeconds)} s (${fmt(r.cpuSecondsAtEnd)} s at last answer, quiet ${fmt(r.settleSeconds, 1)} s later) = ${fmt(r.cpuPerMillion)} CPU-s per million samples` +
       ` (${fmt(r.cpuPerMillionAtEnd)} at last answer); client CPU ${fmt(r.clientCpuSeconds)} s`,
     `  peak RSS ${fmtMiB(r.peakRssBytes)} MiB (RSS after ${fmtMiB(r.rssAfterBytes)} MiB); on disk ${fmtMiB(r.diskBytes)} MiB (apparent ${fmtMiB(r.diskApparentBytes)} MiB) = ${fmt(r.bytesPerSample)} bytes/sample`,
+    ...(r.sidecarCpuSeconds
+      ? [`  emulators' CPU (not in the server's): ${Object.entries(r.sidecarCpuSeconds).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')} = ${fmt(r.sidecarCpuPerMillion ?? NaN)} CPU-s per million samples`]
+      : []),
+    ...(r.diskAws
+      ? [`  stored: S3 ${fmtInt(r.diskAws.s3Objects)} objects ${fmtMiB(r.diskAws.s3ObjectBytes)} MiB + DynamoDB ${fmtInt(r.diskAws.ddbItems)} items ${fmtMiB(r.diskAws.ddbItemBytes)} MiB (+ ${fmtMiB(r.diskAws.ddbOverheadBytes)} MiB overhead)`]
+      : []),
     `  request latency p50 ${fmt(r.latencyP50Ms, 1)} ms, p99 ${fmt(r.latencyP99Ms, 1)} ms`,
     `  server CPU user ${fmt(r.cpuUserSeconds)} s + system ${fmt(r.cpuSystemSeconds)} s; by thread: ${Object.entries(r.threadCpu).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')}`,
   ];
@@ -300,6 +325,7 @@ function printSummary(results: RunResult[]): void {
     figure('disk MiB', (r) => r.diskBytes / 1048576, 1, tgt, rs);
     figure('bytes/sample', (r) => r.bytesPerSample, 2, tgt, rs);
     figure('p99 latency ms', (r) => r.latencyP99Ms, 1, tgt, rs);
+    if (rs.some((r) => r.sidecarCpuPerMillion !== undefined)) figure("emulators' CPU-s per million samples", (r) => r.sidecarCpuPerMillion ?? NaN, 2, tgt, rs);
     figure('client CPU s', (r) => r.clientCpuSeconds, 2, tgt, rs);
   }
   rows.push(...afterSummaryRows(results));
@@ -330,7 +356,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log('usage: npm run bench:ingest -- [--series N] [--rounds N] [--batch N] [--concurrency N] [--runs N]\n' +
-      '       [--target stratus,prometheus,victoriametrics] [--cpu-prof] [--top N] [--verify-budget S] [--no-compact] [--no-read-latency]\n' +
+      '       [--target stratus,stratus-aws,prometheus,victoriametrics] [--cpu-prof] [--top N] [--verify-budget S] [--no-compact] [--no-read-latency]\n' +
       '       [--read-runs N] [--json FILE] [--keep] [--seed N]');
     return 0;
   }
@@ -372,6 +398,9 @@ async function main(): Promise<number> {
     compact || readLatency
       ? { compact, readLatency, selections, readRuns: intFlag(values['read-runs'], 'read-runs', 20), readWarmup: 3, verifyBudgetS, sampledMetric: SAMPLED_METRIC, log }
       : undefined;
+
+  const missing = names.filter((n) => target(n).binary === undefined);
+  for (const msg of installMissing(missing, log)) console.log(`cannot install ${missing.join(', ')}: ${msg}`);
 
   const results: RunResult[] = [];
   let bad = false;

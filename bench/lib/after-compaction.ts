@@ -5,9 +5,11 @@
  * (see read-latency.ts and selections.ts).
  *
  * - Stratus: the server is stopped (its usual "before" size is taken by the
- *   caller), `stratus compact` runs on the data directory, the server is
+ *   caller), `stratus compact` runs on the data directory (`stratus-aws`: on
+ *   the bucket and table, with the emulators' endpoints), the server is
  *   restarted on it, verified, read, stopped; the size is `du` after that
- *   stop (objects/ and index/ also apart).
+ *   stop (objects/ and index/ also apart; `stratus-aws`: S3 object bytes +
+ *   DynamoDB item bytes, see stored-size.ts).
  * - Prometheus: while it runs, a snapshot writes the head as a block; the
  *   snapshot's size is its compacted size; reads go to the running server
  *   (the hour is in its head, as it would be in production), and then to a
@@ -19,14 +21,14 @@
  *   the size is `du` after that stop.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { openLocalStorage } from '../../lib/server/app.ts';
+import { join } from 'node:path';
 import { compactStratus, prometheusSnapshot, vmForceMerge } from './compaction.ts';
-import { diskUsage } from './proc.ts';
+import { diskUsage, processCpuSeconds } from './proc.ts';
+import { storedSize, stratusParts, type AwsSizeSummary } from './stored-size.ts';
 import type { Payloads } from './payloads.ts';
 import { measureRead, ReadKind, type ReadLatency } from './read-latency.ts';
 import type { Selection } from './selections.ts';
-import { startServer, TargetName, type RunningServer, type Target } from './server.ts';
+import { isStratus as isStratusTarget, startServer, TargetName, type RunningServer, type Target } from './server.ts';
 import { verify, type VerifyResult } from './verify.ts';
 
 /** One selection read one way. */
@@ -56,6 +58,10 @@ export interface AfterCompaction {
   compactCpuSeconds?: number;
   compactPeakRssBytes?: number;
   compactSummary?: string;
+  /** `stratus-aws`: CPU seconds of the emulators (s3rver, dynalite) during `stratus compact`, apart from Stratus'. */
+  compactSidecarCpuSeconds?: Record<string, number>;
+  /** `stratus-aws`: the S3 / DynamoDB breakdown of `diskBytes`. */
+  aws?: AwsSizeSummary;
   /** VictoriaMetrics: whether the merges went quiet in time. */
   settled?: boolean;
   verify?: VerifyResult;
@@ -154,19 +160,30 @@ export async function prometheusAfter(server: RunningServer, p: Payloads, accept
  * read, stop, measure.
  */
 export async function restartedAfter(t: Target, stopped: RunningServer, p: Payloads, acceptedSamples: number, o: AfterOptions): Promise<AfterCompaction> {
-  const isStratus = t.name === TargetName.STRATUS;
-  const out = empty(o.compact, isStratus ? 'data dir after `stratus compact` (objects + index)' : 'data dir after force_merge');
+  const isStratus = isStratusTarget(t.name);
+  const what =
+    t.name === TargetName.STRATUS_AWS
+      ? 'after `stratus compact`: S3 object bytes + DynamoDB item bytes (+100 B/item overhead)'
+      : isStratus
+        ? 'data dir after `stratus compact` (objects + index)'
+        : 'data dir after force_merge';
+  const out = empty(o.compact, what);
   let server: RunningServer | undefined;
   try {
     if (o.compact && isStratus) {
-      const c = await compactStratus(stopped.dataDir, join(stopped.runDir, 'compact.log'));
+      const sidecars = t.sidecarPids?.(stopped.runDir) ?? {};
+      const cpu0 = Object.fromEntries(Object.entries(sidecars).map(([k, pid]) => [k, processCpuSeconds(pid)]));
+      const c = await compactStratus(stopped.dataDir, join(stopped.runDir, 'compact.log'), undefined, { args: t.storageArgs, env: t.env?.(stopped.runDir) });
+      if (Object.keys(sidecars).length > 0) {
+        out.compactSidecarCpuSeconds = Object.fromEntries(Object.entries(sidecars).map(([k, pid]) => [k, processCpuSeconds(pid) - cpu0[k]!]));
+      }
       out.compactSeconds = c.wallSeconds;
       out.compactCpuSeconds = c.cpuSeconds;
       out.compactPeakRssBytes = c.peakRssBytes;
       out.compactSummary = c.summary;
       o.log(`  stratus compact: exit ${c.exitCode} in ${c.wallSeconds.toFixed(1)} s: ${c.summary}`);
       if (c.exitCode !== 0) throw new Error(`stratus compact exited with ${c.exitCode}; log ${c.logFile}`);
-      out.diskBytesAfterCommand = diskUsage(stopped.dataDir).allocated;
+      out.diskBytesAfterCommand = (await storedSize(t, stopped.runDir, stopped.dataDir)).allocated;
     }
     server = await startServer(t, { reuse: { runDir: stopped.runDir, dataDir: stopped.dataDir } });
     o.log(`  ${t.name} restarted: pid ${server.pid}, ${server.url}`);
@@ -187,15 +204,20 @@ export async function restartedAfter(t: Target, stopped: RunningServer, p: Paylo
     }
   }
   if (out.error === undefined) {
-    const du = diskUsage(stopped.dataDir);
-    out.diskBytes = du.allocated;
-    out.diskApparentBytes = du.apparent;
-    out.bytesPerSample = du.allocated / acceptedSamples;
     try {
+      const du = await storedSize(t, stopped.runDir, stopped.dataDir);
+      out.diskBytes = du.allocated;
+      out.diskApparentBytes = du.apparent;
+      out.bytesPerSample = du.allocated / acceptedSamples;
+      out.aws = du.aws;
       if (isStratus) {
-        out.parts = await stratusParts(stopped.dataDir, du.allocated);
+        out.parts = await stratusParts(t, stopped.runDir, stopped.dataDir, du);
         const downsampled = (out.parts['blocks 5m'] ?? 0) + (out.parts['blocks 1h'] ?? 0);
         out.variants = { 'without the downsampled (5m, 1h) blocks': (du.allocated - downsampled) / acceptedSamples };
+        if (du.aws) {
+          out.variants['without the DynamoDB per-item overhead'] = du.apparent / acceptedSamples;
+          out.variants['without downsampled blocks and per-item overhead'] = (du.apparent - downsampled) / acceptedSamples;
+        }
       } else {
         out.parts = Object.fromEntries(readdirSync(stopped.dataDir).map((d) => [d, diskUsage(join(stopped.dataDir, d)).allocated]));
         out.variants = {
@@ -204,44 +226,10 @@ export async function restartedAfter(t: Target, stopped: RunningServer, p: Paylo
         };
       }
     } catch (err) {
-      out.error = `breaking down the size: ${String(err)}`;
+      out.error = `measuring the size: ${String(err)}`;
     }
   }
   return out;
-}
-
-/** Allocated bytes of every file under `dir`, by file name. */
-function allocatedByName(dir: string, into = new Map<string, number>()): Map<string, number> {
-  for (const d of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, d.name);
-    if (d.isDirectory()) allocatedByName(path, into);
-    else into.set(d.name, statSync(path).blocks * 512);
-  }
-  return into;
-}
-
-/**
- * Stratus' data directory by part: block objects by resolution and
- * segments (from the catalog of every tenant), the index (LevelDB) and
- * whatever else is there.
- */
-async function stratusParts(dataDir: string, total: number): Promise<Record<string, number>> {
-  const files = allocatedByName(join(dataDir, 'objects'));
-  const storage = await openLocalStorage(dataDir);
-  const parts: Record<string, number> = {};
-  try {
-    for (const tenant of await storage.tenantIds()) {
-      for (const { entry } of await storage.tenant(tenant).stores.catalog.all()) {
-        const res = entry.kind === 'segment' ? 'segments' : entry.resolution === 0 ? 'blocks raw' : `blocks ${entry.resolution === 300_000 ? '5m' : entry.resolution === 3_600_000 ? '1h' : entry.resolution}`;
-        parts[res] = (parts[res] ?? 0) + (files.get(basename(entry.key)) ?? NaN);
-      }
-    }
-  } finally {
-    await storage.close();
-  }
-  parts.index = diskUsage(join(dataDir, 'index')).allocated;
-  parts.other = total - Object.values(parts).reduce((a, b) => a + b, 0);
-  return parts;
 }
 
 /** A Prometheus snapshot by part: chunk files, index files, the rest. */

@@ -34,11 +34,18 @@ const TIME_BIN = '/usr/bin/time';
 /**
  * Runs `stratus compact --force --compact.delete-grace=0s` on `dataDir`
  * (which no server may hold open), logging to `logFile`, killed after
- * `timeoutMs`.
+ * `timeoutMs`. `storage` adds storage flags and environment (the
+ * `stratus-aws` target: `--storage=aws --bucket ... --table ...` and the
+ * emulators' endpoints).
  */
-export async function compactStratus(dataDir: string, logFile: string, timeoutMs = 600_000): Promise<StratusCompaction> {
+export async function compactStratus(
+  dataDir: string,
+  logFile: string,
+  timeoutMs = 600_000,
+  storage: { args?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<StratusCompaction> {
   const timeFile = `${logFile}.time`;
-  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'stratus.js'), 'compact', '--force', '--compact.delete-grace=0s', `--data-dir=${dataDir}`];
+  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'stratus.js'), 'compact', '--force', '--compact.delete-grace=0s', `--data-dir=${dataDir}`, ...(storage.args ?? [])];
   let useTime = true;
   try {
     readFileSync(TIME_BIN);
@@ -48,7 +55,8 @@ export async function compactStratus(dataDir: string, logFile: string, timeoutMs
   const [bin, ...args] = useTime ? [TIME_BIN, '-f', '%e %U %S %M', '-o', timeFile, ...cmd] : cmd;
   const fd = openSync(logFile, 'a');
   const t0 = performance.now();
-  const child = spawn(bin!, args, { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] });
+  const env = storage.env ? { ...process.env, ...storage.env } : process.env;
+  const child = spawn(bin!, args, { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
   closeSync(fd);
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -3,9 +3,12 @@
  * directory, a free port on 127.0.0.1, output captured to a log file,
  * readiness by polling, and a bounded stop by PID (SIGTERM, then SIGKILL).
  *
- * Three kinds of server can be run on the same payloads: Stratus itself
- * (`node bin/stratus.js serve`), Prometheus' own remote-write receiver and
- * VictoriaMetrics (both peers are optional and skipped when absent).
+ * Four kinds of server can be run on the same payloads: Stratus itself
+ * (`node bin/stratus.js serve`) in local mode (filesystem + LevelDB) and in
+ * AWS mode against s3rver + dynalite started for the run
+ * (aws-emulators.ts), Prometheus' own remote-write receiver and
+ * VictoriaMetrics (both peers are optional and skipped when absent; see
+ * install.ts for installing them).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
@@ -14,10 +17,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AWS_STORAGE_ARGS, awsEnv, emulatorsOf, startAwsEmulators, stopAwsEmulators } from './aws-emulators.ts';
 
 /** Which server to benchmark. */
 export const TargetName = {
   STRATUS: 'stratus',
+  STRATUS_AWS: 'stratus-aws',
   PROMETHEUS: 'prometheus',
   VICTORIAMETRICS: 'victoriametrics',
 } as const;
@@ -34,6 +39,19 @@ export interface Target {
   prepare?(runDir: string): Promise<void>;
   readyPath: string;
   writePath: string;
+  /** Extra environment of the server (and of `stratus compact`) for a run directory. */
+  env?(runDir: string): Record<string, string>;
+  /** Stops what `prepare` started (called once the run is over). */
+  release?(runDir: string): Promise<void>;
+  /** Helper processes whose CPU is reported apart from the server's: name -> pid. */
+  sidecarPids?(runDir: string): Record<string, number>;
+  /** Stratus: the storage flags `stratus compact` needs besides `--data-dir`. */
+  storageArgs?: readonly string[];
+}
+
+/** Whether `name` is Stratus (either storage). */
+export function isStratus(name: TargetName): boolean {
+  return name === TargetName.STRATUS || name === TargetName.STRATUS_AWS;
 }
 
 /** The repository root (bench/lib/../..). */
@@ -46,6 +64,19 @@ function which(candidates: string[]): string | undefined {
 /** The launch description of `name`. */
 export function target(name: TargetName): Target {
   switch (name) {
+    case TargetName.STRATUS_AWS: {
+      const local = target(TargetName.STRATUS);
+      return {
+        ...local,
+        name,
+        args: (port, runDir, dataDir, cpuProfDir) => [...local.args(port, runDir, dataDir, cpuProfDir), ...AWS_STORAGE_ARGS],
+        prepare: async (runDir) => void (await startAwsEmulators(runDir)),
+        env: awsEnv,
+        release: stopAwsEmulators,
+        sidecarPids: (runDir) => emulatorsOf(runDir).pids,
+        storageArgs: AWS_STORAGE_ARGS,
+      };
+    }
     case TargetName.STRATUS:
       return {
         name,
@@ -162,7 +193,8 @@ export async function startServer(t: Target, opts: StartOptions = {}): Promise<R
   if (t.prepare && opts.reuse === undefined) await t.prepare(runDir);
   const logFile = join(runDir, `${t.name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(t.binary, t.args(port, runDir, dataDir, opts.cpuProfDir), { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] });
+  const env = t.env ? { ...process.env, ...t.env(runDir) } : process.env;
+  const child = spawn(t.binary, t.args(port, runDir, dataDir, opts.cpuProfDir), { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
   closeSync(fd);
   live.add(child);
   child.once('exit', () => live.delete(child));
