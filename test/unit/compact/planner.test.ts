@@ -125,6 +125,17 @@ describe('planner', () => {
       ],
     },
     {
+      name: 'maxSegmentJobSamples caps level-1 jobs from segments; blocks stay under maxJobSamples',
+      entries: [seg('S1', D), seg('S2', D + 1), seg('S3', D + 2), blk('B1', 1, D + 2 * Hour, 2 * Hour, 'S0', 20), blk('B2', 1, D + 4 * Hour, 2 * Hour, 'S0a', 20)],
+      now: D + Day,
+      o: { maxJobSamples: 100, maxSegmentJobSamples: 15 },
+      want: [
+        [1, D, ['S1'], []],
+        [1, D, ['S2'], []],
+        [1, D, ['S3'], []],
+      ],
+    },
+    {
       name: 'a level-2 job over maxJobSamples is left at level 1',
       entries: [blk('B1', 1, D, 2 * Hour, 'S2', 20), blk('B2', 1, D + 2 * Hour, 2 * Hour, 'S4', 20)],
       now: D + 3 * Day,
