@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { Engine } from '../../../../lib/promql/index.ts';
 import type { Storage, TenantDB } from '../../../../lib/tsdb/db.ts';
 import { fixture, M } from './fixture.ts';
-import { close, load, ls, vecMap } from './helpers.ts';
+import { load, ls } from './helpers.ts';
+import { assertInstant } from './helpers.ts';
 
 let db: TenantDB;
 let storage: Storage;
@@ -77,18 +78,7 @@ const cases: Case[] = [
 
 describe('aggregations', () => {
   for (const c of cases) {
-    it(c.query, async () => {
-      // Act
-      const run = engine.instantQuery(db, c.query, M);
-      // Assess
-      if ('error' in c.want) {
-        await assert.rejects(run, { errorType: 'execution', message: c.want.error });
-        return;
-      }
-      const got = vecMap((await run).value);
-      assert.deepEqual(Object.keys(got).sort(), Object.keys(c.want).sort());
-      for (const [k, v] of Object.entries(c.want)) close(got[k]!, v, k);
-    });
+    it(c.query, () => assertInstant(engine, db, c.query, M, c.want));
   }
 });
 

@@ -9,6 +9,8 @@ import { labelsFromPairs, labelsToString, type Labels } from '../../../../lib/la
 import { newSeriesEntry, Storage, type TenantDB } from '../../../../lib/tsdb/db.ts';
 import type { Value } from '../../../../lib/promql/value.ts';
 import { fromBits, STALE } from '../../../helpers/bits.ts';
+import type { Engine } from '../../../../lib/promql/index.ts';
+import type { Queryable } from '../../../../lib/storage/interface.ts';
 
 /** The stale marker as a number (its payload survives when passed straight to the appender). */
 export const staleNaN = (): number => fromBits(STALE);
@@ -70,4 +72,25 @@ export function close(actual: number, expected: number, msg?: string): void {
   if (!Number.isFinite(expected)) return assert.equal(actual, expected, msg);
   const tol = 1e-12 * Math.max(1, Math.abs(expected));
   assert.ok(Math.abs(actual - expected) <= tol, `${msg ?? ''}: expected ${expected}, got ${actual}`);
+}
+
+/** What an instant-query table case expects: an execution error's text (or pattern), or the vector by labels string. */
+export type InstantWant = { error: string | RegExp } | Record<string, number>;
+
+/**
+ * Runs `query` at `timeMs` and checks it: the execution error with exactly
+ * that message, or the same label sets with values close to the expected.
+ */
+export async function assertInstant(engine: Engine, db: Queryable, query: string, timeMs: number, want: InstantWant): Promise<void> {
+  // Act
+  const run = engine.instantQuery(db, query, timeMs);
+  // Assess
+  if ('error' in want && (typeof want.error === 'string' || want.error instanceof RegExp)) {
+    await assert.rejects(run, { errorType: 'execution', message: want.error });
+    return;
+  }
+  const got = vecMap((await run).value);
+  const expected = want as Record<string, number>;
+  assert.deepEqual(Object.keys(got).sort(), Object.keys(expected).sort());
+  for (const [k, v] of Object.entries(expected)) close(got[k]!, v, k);
 }

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { Engine } from '../../../../lib/promql/index.ts';
 import type { Storage, TenantDB } from '../../../../lib/tsdb/db.ts';
 import { fixture, M } from './fixture.ts';
-import { close, load, vecMap } from './helpers.ts';
+import { close, load } from './helpers.ts';
+import { assertInstant } from './helpers.ts';
 
 let db: TenantDB;
 let storage: Storage;
@@ -123,18 +124,7 @@ const vectorCases: Case[] = [
 
 describe('vector operators', () => {
   for (const c of vectorCases) {
-    it(c.query, async () => {
-      // Act
-      const run = engine.instantQuery(db, c.query, M);
-      // Assess
-      if ('error' in c.want) {
-        await assert.rejects(run, { errorType: 'execution', message: c.want.error });
-        return;
-      }
-      const got = vecMap((await run).value);
-      assert.deepEqual(Object.keys(got).sort(), Object.keys(c.want).sort());
-      for (const [k, v] of Object.entries(c.want)) close(got[k]!, v as number, k);
-    });
+    it(c.query, () => assertInstant(engine, db, c.query, M, c.want));
   }
 
   it('applies per step in range queries, filtering steps out', async () => {
