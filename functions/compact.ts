@@ -10,6 +10,9 @@
  * Lambda; the next run carries on. Tenants are taken in an order that
  * rotates every hour, so a tenant with a large backlog cannot keep the
  * others waiting run after run.
+ *
+ * Besides the summary line it writes one cost line per tenant compacted
+ * (and one for shared work) in CloudWatch EMF (functions/cost.ts).
  */
 import { performance } from 'node:perf_hooks';
 import type { Context, ScheduledEvent } from 'aws-lambda';
@@ -24,6 +27,7 @@ import {
   type CompactionSummary,
   type CompactTenantsOptions,
 } from '../lib/compact/service.ts';
+import { reportCost, type CostContext } from './cost.ts';
 import { deps } from './deps.ts';
 
 /**
@@ -33,7 +37,7 @@ import { deps } from './deps.ts';
 export const MinDeadlineMarginMs = 3 * 60_000;
 
 /** What the handler uses of the Lambda context (absent in tests: no deadline). */
-export type CompactContext = Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>>;
+export type CompactContext = Partial<Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>> & CostContext;
 
 /** Compactor settings for tests (a clock, a grace period); the function uses the defaults. */
 export type CompactHandlerOptions = Omit<CompactTenantsOptions, 'tenants' | 'force' | 'onProgress' | 'shouldStop'>;
@@ -48,6 +52,7 @@ export function rotateTenants(ids: readonly string[], timeMs: number): string[] 
 /** A handler with the given compactor settings. */
 export function newCompactHandler(opts: CompactHandlerOptions = {}) {
   return async (event: ScheduledEvent, context: CompactContext = {}): Promise<CompactionSummary> => {
+    const begun = deps.meter.begin();
     deps.ops.take();
     const log = deps.logger;
     let last = performance.now();
@@ -60,17 +65,24 @@ export function newCompactHandler(opts: CompactHandlerOptions = {}) {
       return remaining !== undefined && remaining < Math.max(MinDeadlineMarginMs, 2 * longestStep);
     };
     const scheduled = Date.parse(event.time);
-    const tenants = rotateTenants(await deps.storage.tenantIds(), Number.isNaN(scheduled) ? Date.now() : scheduled);
-    const summary = await compactTenants(deps.storage, {
-      ...opts,
-      tenants,
-      shouldStop,
-      onProgress: (msg) => {
-        const kind = progressKind(msg);
-        if (kind === 'block' || kind === 'skipped') log.info('compaction progress', { detail: msg });
-        else log.debug('compaction progress', { detail: msg });
-      },
-    });
+    let summary: CompactionSummary | undefined;
+    try {
+      const tenants = rotateTenants(await deps.storage.tenantIds(), Number.isNaN(scheduled) ? Date.now() : scheduled);
+      summary = await compactTenants(deps.storage, {
+        ...opts,
+        tenants,
+        shouldStop,
+        onProgress: (msg) => {
+          const kind = progressKind(msg);
+          if (kind === 'block' || kind === 'skipped') log.info('compaction progress', { detail: msg });
+          else log.debug('compaction progress', { detail: msg });
+        },
+      });
+    } finally {
+      // Each tenant is charged the time its compaction took; listing and the rest are shared.
+      const tenantMs = new Map((summary?.tenants ?? []).map((t) => [t.tenant, t.durationMs]));
+      reportCost(deps, begun, context, { tenantMs });
+    }
     for (const t of summary.tenants) if (t.error !== undefined) log.error('compaction of a tenant failed', { tenant: t.tenant, err: t.error });
     (summary.failed > 0 ? log.error : log.info).call(log, 'compaction', {
       requestId: context.awsRequestId,
@@ -90,6 +102,8 @@ export function newCompactHandler(opts: CompactHandlerOptions = {}) {
     return summary;
   };
 }
+
+deps.meter.coldStart(performance.now());
 
 /** The Lambda handler. */
 export const handler = newCompactHandler({

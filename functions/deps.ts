@@ -8,6 +8,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EnvVars } from '../lib/config/env.ts';
+import { meterStores, type RootStores } from '../lib/cost/index.ts';
 import { DynamoKVStore } from '../lib/kvstore/dynamodb/dynamo-store.ts';
 import { S3Bucket } from '../lib/objstore/s3/s3-bucket.ts';
 import { newRemoteMetrics, type RemoteMetrics } from '../lib/remote/metrics.ts';
@@ -15,6 +16,7 @@ import type { OpCounter } from '../lib/storage/ops.ts';
 import { Storage } from '../lib/tsdb/db.ts';
 import { StratusError } from '../lib/util/errors.ts';
 import { createLogger, isLogLevel, type Logger } from '../lib/util/logger.ts';
+import { InvocationMeter } from './cost.ts';
 
 /** The environment as the functions read it. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -58,6 +60,15 @@ export interface Deps {
   metrics: RemoteMetrics;
   logger: Logger;
   ops: RequestOps;
+  /** Sees every S3 and DynamoDB call of {@link storage}, by tenant, for the per-tenant cost lines (functions/cost.ts). */
+  meter: InvocationMeter;
+  /** Configured memory, MB (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; the context's `memoryLimitInMB` wins where given). */
+  memoryMb: number;
+  /**
+   * Writes one EMF line: to stdout, whatever the log level (CloudWatch Logs
+   * extracts the metrics); dropped outside Lambda (no `AWS_LAMBDA_FUNCTION_NAME`).
+   */
+  emit: (line: string) => void;
 }
 
 function required(env: Env, name: string): string {
@@ -73,31 +84,52 @@ function required(env: Env, name: string): string {
 const requestHandler = { connectionTimeout: 2_000, requestTimeout: 5_000 };
 
 /**
+ * The storage of the functions over root stores: both wrapped in the
+ * metering decorators reporting to `meter`, cache sizes from `memoryMb`
+ * (see {@link loadDeps}).
+ */
+function meteredStorage(stores: RootStores, meter: InvocationMeter, memoryMb: number): Storage {
+  const memoryBytes = memoryMb * 1024 * 1024;
+  return new Storage({
+    ...meterStores(stores, meter),
+    tableCacheBytes: Math.floor(memoryBytes / 8),
+    seriesCacheSize: Math.floor(memoryBytes / 4 / 1024),
+  });
+}
+
+function writeStdout(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+/**
  * Builds the dependencies from `env`. Cache sizes follow the function's
  * memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB): an eighth for parsed
  * segment tables and a quarter for the series cache at about 1 KiB per
  * entry. Both are first guesses, to be tuned from measurements.
+ * `stores` replaces the S3 bucket and DynamoDB table (tests); they are
+ * metered all the same.
  *
  * @throws StratusError naming a missing or invalid variable.
  */
-export function loadDeps(env: Env): Deps {
+export function loadDeps(env: Env, stores?: RootStores): Deps {
   const bucket = required(env, EnvVars.bucket);
   const table = required(env, EnvVars.table);
   const level = env[EnvVars.logLevel] ?? 'info';
   if (!isLogLevel(level)) throw new StratusError(`environment variable ${EnvVars.logLevel} is "${level}"; want debug, info, warn or error`);
   const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '1024') || 1024;
-  const memoryBytes = memoryMb * 1024 * 1024;
 
   const ops = new RequestOps();
-  const storage = new Storage({
+  const meter = new InvocationMeter();
+  const roots = stores ?? {
     bucket: new S3Bucket({ client: new S3Client({ requestHandler }), bucket, counter: ops }),
     kv: new DynamoKVStore({ client: new DynamoDBClient({ requestHandler }), table, counter: ops }),
-    tableCacheBytes: Math.floor(memoryBytes / 8),
-    seriesCacheSize: Math.floor(memoryBytes / 4 / 1024),
-  });
+  };
+  const storage = meteredStorage(roots, meter, memoryMb);
+  const fn = env.AWS_LAMBDA_FUNCTION_NAME;
   // `fn` lets one CloudWatch metric filter count each function's 5xx answers (infra/).
-  const logger = createLogger({ level, fields: { fn: env.AWS_LAMBDA_FUNCTION_NAME } });
-  return { storage, metrics: newRemoteMetrics(), logger, ops };
+  const logger = createLogger({ level, fields: { fn } });
+  const emit = fn === undefined || fn === '' ? () => {} : writeStdout;
+  return { storage, metrics: newRemoteMetrics(), logger, ops, meter, memoryMb, emit };
 }
 
 /** The process's dependencies, built at cold start. */

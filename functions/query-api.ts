@@ -15,6 +15,7 @@ import { apiEndpoints, newApiRouter } from '../lib/api/index.ts';
 import { Engine } from '../lib/promql/index.ts';
 import { errorResponse } from '../lib/remote/errors.ts';
 import type { HttpResponse } from '../lib/server/types.ts';
+import { reportCost, tenantOfHeaders, type CostContext } from './cost.ts';
 import { deps } from './deps.ts';
 import {
   eventBodyBytes,
@@ -32,7 +33,7 @@ import {
 export const DeadlineMarginMs = 1500;
 
 /** What the handler uses of the Lambda context (absent in tests: no deadline). */
-export interface QueryContext {
+export interface QueryContext extends CostContext {
   getRemainingTimeInMillis?: () => number;
 }
 
@@ -53,6 +54,7 @@ async function serve(event: LambdaFunctionURLEvent, signal: AbortSignal): Promis
 export function newStreamQuery(open: OpenResponseStream) {
   return async (event: LambdaFunctionURLEvent, responseStream: Writable, context?: QueryContext): Promise<void> => {
     const started = performance.now();
+    const begun = deps.meter.begin();
     deps.ops.take();
     const ac = new AbortController();
     const remaining = context?.getRemainingTimeInMillis?.();
@@ -66,6 +68,7 @@ export function newStreamQuery(open: OpenResponseStream) {
       sent = await writeStreamedResponse(res, responseStream, open);
     } finally {
       clearTimeout(timer);
+      reportCost(deps, begun, context, { tenant: tenantOfHeaders(event.headers) }, event.requestContext.requestId);
       deps.logger.info('request', {
         requestId: event.requestContext.requestId,
         method: event.requestContext.http.method,
@@ -85,3 +88,5 @@ export const streamQuery = newStreamQuery(openLambdaResponseStream);
 
 /** The Lambda handler. */
 export const handler = lambdaRuntime()?.streamifyResponse(streamQuery) ?? streamQuery;
+
+deps.meter.coldStart(performance.now());

@@ -12,6 +12,7 @@
 import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { newReadHandler } from '../lib/remote/read-handler.ts';
+import { reportCost, tenantOfHeaders, type CostContext } from './cost.ts';
 import { deps } from './deps.ts';
 import {
   eventBodyBytes,
@@ -36,14 +37,16 @@ const read = newReadHandler({
 
 /** A streaming handler that sends the status and headers through `open`. */
 export function newStreamRead(open: OpenResponseStream) {
-  return async (event: LambdaFunctionURLEvent, responseStream: Writable): Promise<void> => {
+  return async (event: LambdaFunctionURLEvent, responseStream: Writable, context?: CostContext): Promise<void> => {
     const started = performance.now();
+    const begun = deps.meter.begin();
     deps.ops.take();
     let sent: StreamedResult | undefined;
     try {
       const res = await serveEvent(event, endpoint, read);
       sent = await writeStreamedResponse(res, responseStream, open);
     } finally {
+      reportCost(deps, begun, context, { tenant: tenantOfHeaders(event.headers) }, event.requestContext.requestId);
       // A stream cut short leaves `sent` undefined, and the line says so.
       deps.logger.info('request', {
         requestId: event.requestContext.requestId,
@@ -65,3 +68,5 @@ export const streamRead = newStreamRead(openLambdaResponseStream);
 
 /** The Lambda handler. */
 export const handler = lambdaRuntime()?.streamifyResponse(streamRead) ?? streamRead;
+
+deps.meter.coldStart(performance.now());
