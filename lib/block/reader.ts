@@ -10,7 +10,7 @@ import { CorruptionError } from '../util/errors.ts';
 import { BlockFooterSize, BlockHeaderSize, BlockMagic, type BlockMeta } from './format.ts';
 import { decodeLabels, labelsGet, type Labels } from '../labels/labels.ts';
 import type { Matcher } from '../labels/matcher.ts';
-import { MatchType } from '../labels/matcher.ts';
+import { setMatches } from '../labels/matcher.ts';
 
 const IdSize = 16;
 
@@ -107,7 +107,8 @@ export class BlockIndex {
   }
 
   private decoded: Labels[] | undefined;
-  private byPair: Map<string, number[]> | undefined;
+  /** Postings: label name -> value -> ascending series positions (built on first select). */
+  private byName: Map<string, Map<string, number[]>> | undefined;
 
   /** Decoded label sets of every series, in label order (built once, then cached with the index). */
   labelSets(): Labels[] {
@@ -115,48 +116,73 @@ export class BlockIndex {
     return this.decoded;
   }
 
+  private postings(): Map<string, Map<string, number[]>> {
+    if (this.byName === undefined) {
+      const sets = this.labelSets();
+      const m = new Map<string, Map<string, number[]>>();
+      for (let i = 0; i < sets.length; i++) {
+        for (const l of sets[i]!) {
+          let values = m.get(l.name);
+          if (values === undefined) m.set(l.name, (values = new Map()));
+          let list = values.get(l.value);
+          if (list === undefined) values.set(l.value, (list = []));
+          list.push(i);
+        }
+      }
+      this.byName = m;
+    }
+    return this.byName;
+  }
+
   /**
    * Positions (ascending) of the series whose labels match every matcher,
    * with Prometheus' semantics: a matcher that matches the empty string
    * also selects series without the label. A block carries its own label
    * index, so compacted days need no entries in the index store.
+   *
+   * A matcher that does not match '' selects exactly the series holding a
+   * value it matches: the union of those values' postings (each distinct
+   * value tested once; literal alternations looked up directly). Series
+   * selected by all such matchers are then tested against the others.
    */
   select(matchers: readonly Matcher[]): number[] {
     const sets = this.labelSets();
-    if (this.byPair === undefined) {
-      const m = new Map<string, number[]>();
-      for (let i = 0; i < sets.length; i++) {
-        for (const l of sets[i]!) {
-          const k = `${l.name}\u0000${l.value}`;
-          let list = m.get(k);
-          if (list === undefined) m.set(k, (list = []));
-          list.push(i);
-        }
-      }
-      this.byPair = m;
-    }
-    // Start from the shortest posting list of an equality matcher, if any.
-    let candidates: number[] | undefined;
+    const byName = this.postings();
+    const n = this.numSeries;
+    const residual: Matcher[] = [];
+    let restricting = 0;
+    let count: Uint16Array | undefined;
     for (const mt of matchers) {
-      if (mt.type !== MatchType.Equal || mt.value === '') continue;
-      const list = this.byPair.get(`${mt.name}\u0000${mt.value}`) ?? [];
-      if (candidates === undefined || list.length < candidates.length) candidates = list;
-    }
-    const memo = matchers.map(() => new Map<string, boolean>());
-    const out: number[] = [];
-    const test = (i: number): boolean => {
-      for (let k = 0; k < matchers.length; k++) {
-        const v = labelsGet(sets[i]!, matchers[k]!.name);
-        let ok = memo[k]!.get(v);
-        if (ok === undefined) memo[k]!.set(v, (ok = matchers[k]!.matches(v)));
-        if (!ok) return false;
+      if (mt.matches('')) {
+        residual.push(mt);
+        continue;
       }
-      return true;
-    };
-    if (candidates !== undefined) {
-      for (const i of candidates) if (test(i)) out.push(i);
-    } else {
-      for (let i = 0; i < sets.length; i++) if (test(i)) out.push(i);
+      restricting++;
+      count ??= new Uint16Array(n);
+      const values = byName.get(mt.name);
+      if (values === undefined) return [];
+      const literal = setMatches(mt);
+      if (literal !== undefined) {
+        for (const v of new Set(literal)) {
+          const list = values.get(v);
+          if (list !== undefined) for (const i of list) count[i]!++;
+        }
+      } else {
+        for (const [v, list] of values) if (mt.matches(v)) for (const i of list) count[i]!++;
+      }
+    }
+    const memo = residual.map(() => new Map<string, boolean>());
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (count !== undefined && count[i] !== restricting) continue;
+      let ok = true;
+      for (let k = 0; k < residual.length && ok; k++) {
+        const v = labelsGet(sets[i]!, residual[k]!.name);
+        let hit = memo[k]!.get(v);
+        if (hit === undefined) memo[k]!.set(v, (hit = residual[k]!.matches(v)));
+        ok = hit;
+      }
+      if (ok) out.push(i);
     }
     return out;
   }

@@ -4,11 +4,15 @@
  * ReadResponse) or STREAMED_XOR_CHUNKS (CRC-checked frames of
  * ChunkedReadResponse, one series per frame, at most `maxBytesInFrame`
  * each), whichever the client lists first among those it accepts.
+ *
+ * Both answers are written straight into one buffer from what the querier
+ * holds (lib/remote/read-encode.ts): SAMPLES from the series' sorted columns
+ * (block data as decoded, no iterator per sample), frames from the chunks,
+ * handed to the transport in pieces of a few hundred KiB.
  */
-import { decodeReadRequest, encodeReadResponse } from '../prompb/read.ts';
-import { seriesFrames } from './chunked.ts';
+import { decodeReadRequest } from '../prompb/read.ts';
 import { snappyDecode, snappyEncode } from '../prompb/snappy.ts';
-import { ResponseType, type Query, type QueryResult, type ReadSeries } from '../prompb/types.ts';
+import { ResponseType, type LabelMatcher, type Query } from '../prompb/types.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import { tenantFromHeaders } from '../storage/tenant.ts';
 import type { Storage } from '../tsdb/db.ts';
@@ -17,6 +21,10 @@ import type { Logger } from '../util/logger.ts';
 import { BadInputError } from '../util/errors.ts';
 import { toMatchers } from './codec.ts';
 import { SampleBuffer } from '../storage/sample-buffer.ts';
+import type { ColumnarSeries, ColumnSlice } from '../storage/merge.ts';
+import type { Series } from '../storage/interface.ts';
+import type { Labels } from '../labels/labels.ts';
+import { encodeSamplesResponse, FrameWriter, labelFieldBytes, ScratchBuffer, type SampleSeries } from './read-encode.ts';
 import { errorResponse, HttpError, reasonOf, statusOf } from './errors.ts';
 import type { RemoteMetrics } from './metrics.ts';
 
@@ -53,23 +61,24 @@ export function newReadHandler(opts: ReadHandlerOptions): HttpHandler {
       const type = negotiate(rr.acceptedResponseTypes);
       // Validate every query before answering, so that bad input is a 400
       // and not a stream cut short.
-      const queries = rr.queries.map((q, i) => ({ q, matchers: toMatchers(q.matchers, i) }));
+      const queries = rr.queries.map((q, i) => ({ q, matchers: cachedMatchers(q.matchers, i) }));
       const db = opts.storage.tenant(tenant);
 
       if (type === ResponseType.SAMPLES) {
-        const results: QueryResult[] = [];
+        const results: SampleSeries[][] = [];
         let total = 0;
         for (const { q, matchers } of queries) {
-          const { result, samples } = await samplesFor(db, q, matchers, sampleLimit - total);
+          const { series, samples } = await samplesFor(db, q, matchers, sampleLimit - total);
           total += samples;
-          results.push(result);
+          results.push(series);
         }
         metrics.readQueries.inc({ response_type: 'samples' }, queries.length);
         metrics.readSamples.inc({ response_type: 'samples' }, total);
         return {
           status: 200,
           headers: { 'content-type': ContentTypeSamples, 'content-encoding': 'snappy' },
-          body: snappyEncode(encodeReadResponse({ results })),
+          // The protobuf goes into a reused buffer: it is compressed at once (synchronously).
+          body: snappyEncode(encodeSamplesResponse(results, samplesScratch)),
         };
       }
 
@@ -94,31 +103,81 @@ function negotiate(accepted: readonly number[]): number {
   throw new BadInputError(`none of the accepted response types ${JSON.stringify(accepted)} is supported (SAMPLES=0, STREAMED_XOR_CHUNKS=1)`);
 }
 
+/** Where SAMPLES answers are encoded before compression (see encodeSamplesResponse). */
+const samplesScratch = new ScratchBuffer();
+
+/** Compiled matchers by (type, name, value): regexes are compiled once, not per request. */
+const matcherCache = new Map<string, Matcher[]>();
+const MatcherCacheSize = 256;
+
+/** toMatchers, memoized: matchers are immutable, so sharing them across requests is safe. */
+function cachedMatchers(pb: readonly LabelMatcher[], qi: number): Matcher[] {
+  let key = '';
+  for (const m of pb) key += `${m.type}\u0000${m.name}\u0000${m.value}\u0001`;
+  const hit = matcherCache.get(key);
+  if (hit !== undefined) return hit;
+  const ms = toMatchers(pb, qi);
+  if (matcherCache.size >= MatcherCacheSize) matcherCache.delete(matcherCache.keys().next().value!);
+  matcherCache.set(key, ms);
+  return ms;
+}
+
+/**
+ * Label fields by label set. Blocks hand out the same label set objects
+ * for as long as their index is cached, so repeated reads skip encoding;
+ * entries go when the label sets do.
+ */
+const labelBytes = new WeakMap<Labels, Uint8Array>();
+
+function labelsOf(labels: Labels): Uint8Array {
+  let b = labelBytes.get(labels);
+  if (b === undefined) labelBytes.set(labels, (b = labelFieldBytes(labels)));
+  return b;
+}
+
+function isColumnar(s: Series): s is Series & ColumnarSeries {
+  return typeof (s as Partial<ColumnarSeries>).columns === 'function';
+}
+
+/** The samples of a series as column slices: its own columns when it has them, else drained from its iterator. */
+function columnsOf(s: Series, buf: SampleBuffer): ColumnSlice[] {
+  if (isColumnar(s)) return s.columns();
+  const n = buf.drain(s.iterator());
+  if (n === 0) return [];
+  const { timestamps, values } = buf.take();
+  return [{ t: timestamps, v: values, from: 0, to: n }];
+}
+
 async function samplesFor(
   db: ReturnType<Storage['tenant']>,
   q: Query,
   matchers: Matcher[],
   budget: number,
-): Promise<{ result: QueryResult; samples: number }> {
+): Promise<{ series: SampleSeries[]; samples: number }> {
   const querier = await db.querier(q.startTimestampMs, q.endTimestampMs);
   try {
     const set = querier.select(true, { start: q.startTimestampMs, end: q.endTimestampMs }, ...matchers);
-    const timeseries: ReadSeries[] = [];
+    const series: SampleSeries[] = [];
     let total = 0;
     const buf = new SampleBuffer();
     while (await set.next()) {
       const s = set.at();
-      const n = buf.drain(s.iterator());
+      const cols = columnsOf(s, buf);
+      let n = 0;
+      for (const c of cols) n += c.to - c.from;
       if (n === 0) continue;
       total += n;
       if (total > budget) throw new BadInputError(`exceeded sample limit: the answer would hold more than ${budget} samples; narrow the query`);
-      timeseries.push({ labels: s.labels, ...buf.take() });
+      series.push({ labels: labelsOf(s.labels), cols });
     }
-    return { result: { timeseries }, samples: total };
+    return { series, samples: total };
   } finally {
     await querier.close();
   }
 }
+
+/** Streamed answers are handed to the transport in pieces of at least this many bytes (whole frames). */
+const StreamPieceBytes = 256 * 1024;
 
 /** Frames of a STREAMED_XOR_CHUNKS answer, query by query, series by series. */
 async function* streamChunks(
@@ -128,6 +187,7 @@ async function* streamChunks(
   metrics: RemoteMetrics,
   logger: Logger,
 ): AsyncGenerator<Uint8Array> {
+  const out = new FrameWriter(maxBytesInFrame);
   for (let qi = 0; qi < queries.length; qi++) {
     const { q, matchers } = queries[qi]!;
     const querier = await db.chunkQuerier(q.startTimestampMs, q.endTimestampMs);
@@ -135,9 +195,9 @@ async function* streamChunks(
       const set = querier.select(true, { start: q.startTimestampMs, end: q.endTimestampMs }, ...matchers);
       while (await set.next()) {
         const s = set.at();
-        const chunks = s.chunks.map((c) => ({ minTimeMs: c.minTime, maxTimeMs: c.maxTime, type: c.encoding, data: c.data }));
-        yield* seriesFrames(s.labels, chunks, qi, maxBytesInFrame);
+        out.addSeries(labelsOf(s.labels), s.chunks, qi);
         metrics.readChunks.inc(s.chunks.length);
+        if (out.length >= StreamPieceBytes) yield out.take();
       }
     } catch (err) {
       logger.error('remote read stream failed', { query: qi, err: String(err) });
@@ -146,4 +206,5 @@ async function* streamChunks(
       await querier.close();
     }
   }
+  if (out.length > 0) yield out.take();
 }

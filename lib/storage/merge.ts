@@ -10,6 +10,7 @@
  */
 import { Encoding, type ChunkIterator } from '../chunkenc/chunk.ts';
 import { XORChunk } from '../chunkenc/xor.ts';
+import type { XorColumnEncoder } from '../chunkenc/xor-columns.ts';
 import { MaxChunkSpanMs, SamplesPerChunk } from '../segment/format.ts';
 import { CorruptionError } from '../util/errors.ts';
 import type { ChunkMeta, SampleIterator } from './interface.ts';
@@ -32,6 +33,98 @@ export interface ColumnSlice {
   readonly v: Float64Array;
   readonly from: number;
   readonly to: number;
+}
+
+/**
+ * A series that can hand out its merged samples as sorted columns (the
+ * series of lib/tsdb/querier.ts do): SAMPLES answers then encode straight
+ * from the block's decoded columns instead of draining an iterator.
+ */
+export interface ColumnarSeries {
+  /** The samples in the series' range, in time order, each timestamp once. Slices may share arrays: do not modify them. */
+  columns(): ColumnSlice[];
+}
+
+/** First index in [from, to) of sorted `t` with t[i] >= x (or > x when `after`), to if none. */
+function bound(t: Float64Array, from: number, to: number, x: number, after: boolean): number {
+  let lo = from;
+  let hi = to;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid]! < x || (after && t[mid] === x)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The part of `c` within [mint, maxt]: `c` itself when nothing is cut. */
+function cutSlice(c: ColumnSlice, mint: number, maxt: number): ColumnSlice {
+  const from = c.t[c.from]! >= mint ? c.from : bound(c.t, c.from, c.to, mint, false);
+  const to = c.to > c.from && c.t[c.to - 1]! <= maxt ? c.to : bound(c.t, from, c.to, maxt, true);
+  return from === c.from && to === c.to ? c : { t: c.t, v: c.v, from, to };
+}
+
+/** Drains `it` into new columns; rethrows its error. */
+function drainColumns(it: SampleIterator): ColumnSlice {
+  let t = new Float64Array(256);
+  let v = new Float64Array(256);
+  let n = 0;
+  while (it.next()) {
+    if (n === t.length) {
+      const t2 = new Float64Array(n * 2);
+      t2.set(t);
+      t = t2;
+      const v2 = new Float64Array(n * 2);
+      v2.set(v);
+      v = v2;
+    }
+    t[n] = it.atT();
+    v[n] = it.atV();
+    n++;
+  }
+  const e = it.err();
+  if (e !== null) throw e;
+  return { t, v, from: 0, to: n };
+}
+
+/**
+ * The merged samples of `chunks` within [mint, maxt] as sorted column
+ * slices, exactly what {@link SeriesIterator} yields: a decoded chunk that
+ * overlaps no other is handed out as a view of its columns (cut to the
+ * range); overlapping or encoded chunks are merged into new columns.
+ */
+export function seriesColumns(chunks: readonly SourceChunk[], mint: number, maxt: number): ColumnSlice[] {
+  const out: ColumnSlice[] = [];
+  for (const grp of clusters(chunks.filter((c) => c.maxTime >= mint && c.minTime <= maxt))) {
+    const only = grp[0]!;
+    const cols = grp.length === 1 && only.samples !== undefined ? cutSlice(only.samples, mint, maxt) : drainColumns(new SeriesIterator(grp, mint, maxt));
+    if (cols.to > cols.from) out.push(cols);
+  }
+  return out;
+}
+
+/**
+ * The chunks {@link mergedChunks} returns for the same arguments, byte for
+ * byte, without its intermediate iterators: stored chunks wholly inside the
+ * range that overlap nothing are handed out as they are (the same bytes
+ * object), decoded columns are encoded directly into `enc`, and anything
+ * else is merged first. Encoded chunks are views of `enc`'s buffer: valid
+ * until `enc.reset()`.
+ */
+export function seriesChunks(chunks: readonly SourceChunk[], mint: number, maxt: number, enc: XorColumnEncoder): ChunkMeta[] {
+  const out: ChunkMeta[] = [];
+  for (const grp of clusters(chunks.filter((c) => c.maxTime >= mint && c.minTime <= maxt))) {
+    const only = grp[0]!;
+    if (grp.length === 1 && only.minTime >= mint && only.maxTime <= maxt && only.encoding === Encoding.XOR && only.samples === undefined) {
+      out.push({ minTime: only.minTime, maxTime: only.maxTime, encoding: only.encoding, data: only.data });
+      continue;
+    }
+    const cols = grp.length === 1 && only.samples !== undefined ? cutSlice(only.samples, mint, maxt) : drainColumns(new SeriesIterator(grp, mint, maxt));
+    const first = enc.count;
+    enc.encode(cols.t, cols.v, cols.from, cols.to, SamplesPerChunk, MaxChunkSpanMs);
+    for (let k = first; k < enc.count; k++) out.push({ minTime: enc.minT[k]!, maxTime: enc.maxT[k]!, encoding: Encoding.XOR, data: enc.bytes(k) });
+  }
+  return out;
 }
 
 /** Iterates a {@link ColumnSlice}. */

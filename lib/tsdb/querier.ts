@@ -6,7 +6,7 @@
 import type { BucketReader } from '../objstore/bucket.ts';
 import type { BlockEntry, Catalog, SegmentEntry } from '../catalog/catalog.ts';
 import { readBlockIndex, readPages, type BlockIndex } from '../block/reader.ts';
-import { ColumnBuffer, decodeColumns } from '../block/columns.ts';
+import { ColumnBuffer, decodeColumns, peekSampleCount } from '../block/columns.ts';
 import type { LabelIndex } from '../index/label-index.ts';
 import { compareLabels, labelsGet, seriesIdToHex, type Labels } from '../labels/labels.ts';
 import { compareUtf8 } from '../util/utf8.ts';
@@ -22,7 +22,10 @@ import type {
   Series,
   SeriesSet,
 } from '../storage/interface.ts';
-import { mergedChunks, SeriesIterator, type SourceChunk } from '../storage/merge.ts';
+import { seriesChunks, seriesColumns, SeriesIterator, type ColumnarSeries, type ColumnSlice, type SourceChunk } from '../storage/merge.ts';
+import { XorColumnEncoder } from '../chunkenc/xor-columns.ts';
+import { EncodedSeries } from './series-chunks.ts';
+
 const Empty = new Uint8Array(0);
 import { mapLimit } from './appender.ts';
 import type { TableCache } from './table-cache.ts';
@@ -54,7 +57,7 @@ export interface RawSeries {
  * Finds the series matching `matchers` with samples in [mint, maxt] and
  * loads their chunks overlapping that range. Sorted by labels.
  */
-export async function selectRaw(deps: QuerierDeps, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<RawSeries[]> {
+export async function selectRaw(deps: QuerierDeps, mint: number, maxt: number, matchers: readonly Matcher[], xor = false): Promise<RawSeries[]> {
   const { entries, segmentBuckets } = await deps.catalog.entries(mint, maxt);
   if (entries.length === 0) return [];
 
@@ -71,7 +74,7 @@ export async function selectRaw(deps: QuerierDeps, mint: number, maxt: number, m
   // Entries come in order-key order: the position ranks ties in merges.
   await mapLimit(entries.map((entry, ord) => ({ entry, ord })), ObjectConcurrency, async ({ entry, ord }) => {
     if (entry.kind === 'block') {
-      await readBlockSeries(deps, entry, matchers, found, mint, maxt, ord);
+      await readBlockSeries(deps, entry, matchers, found, mint, maxt, ord, xor);
       return;
     }
     if (ids.length === 0) return;
@@ -140,7 +143,15 @@ async function readChunks(
   );
 }
 
-/** Loads the matching series of one block, cut to [mint, maxt], as XOR chunks of up to 120 samples. */
+/** Scratch of EncodedSeries.encode (used synchronously only, so one per process is enough). */
+const scratchEncoder = new XorColumnEncoder();
+
+/**
+ * Loads the matching series of one block, cut to [mint, maxt]: as decoded
+ * columns, or, when `xor` (chunk answers) and a series lies wholly inside
+ * the range, as the XOR chunks of the whole series, from the page cache or
+ * encoded once and cached there (lib/tsdb/series-chunks.ts).
+ */
 async function readBlockSeries(
   deps: QuerierDeps,
   entry: BlockEntry,
@@ -149,6 +160,7 @@ async function readBlockSeries(
   mint: number,
   maxt: number,
   ord: number,
+  xor: boolean,
 ): Promise<void> {
   const ix = await loadBlockIndex(deps, entry);
   const hits = ix.select(matchers).filter((i) => ix.maxT[i]! >= mint && ix.minT[i]! <= maxt);
@@ -160,16 +172,63 @@ async function readBlockSeries(
     if (s === undefined) found.set(id, (s = { labels: sets[i]!, id, chunks: [] }));
     return s;
   });
-  const pages = [...new Set(hits.map((i) => ix.seriesPage[i]!))].sort((a, b) => a - b);
-  const raw = await readPagesCached(deps, entry, ix, pages);
-  const buf = new ColumnBuffer(1, 512);
+  const cache = deps.pages;
+  const chunkKey = (i: number) => `${deps.cacheScope}${entry.id}/s${i}`;
+  const whole = (i: number) => xor && ix.minT[i]! >= mint && ix.maxT[i]! <= maxt;
+  // What is not cached gets decoded.
+  const todo: number[] = [];
   for (let k = 0; k < hits.length; k++) {
     const i = hits[k]!;
-    const page = raw.get(ix.seriesPage[i]!)!;
-    buf.n = 0;
+    const hit = whole(i) ? cache?.getDerived<EncodedSeries>(chunkKey(i)) : undefined;
+    if (hit !== undefined) hit.pushTo(owners[k]!.chunks, ord);
+    else todo.push(k);
+  }
+  if (todo.length === 0) return;
+  const pages = [...new Set(todo.map((k) => ix.seriesPage[hits[k]!]!))].sort((a, b) => a - b);
+  const raw = await readPagesCached(deps, entry, ix, pages);
+  // Every series decoded into one pair of columns, sized up front; the
+  // series' source chunks are views of it (no copy per series).
+  let total = 0;
+  for (const k of todo) {
+    const i = hits[k]!;
+    total += peekSampleCount(raw.get(ix.seriesPage[i]!)!, ix.seriesOff[i]!, ix.seriesOff[i]! + ix.seriesLen[i]!);
+  }
+  const buf = new ColumnBuffer(1, Math.max(16, total));
+  const from = new Uint32Array(todo.length);
+  const to = new Uint32Array(todo.length);
+  /** 1 when the range cut samples off the series (then it is never cached whole). */
+  const cut = new Uint8Array(todo.length);
+  for (let j = 0; j < todo.length; j++) {
+    const i = hits[todo[j]!]!;
     const off = ix.seriesOff[i]!;
-    decodeColumns(page, off, off + ix.seriesLen[i]!, buf, `${entry.key} series ${i}`);
-    pushChunks(owners[k]!, buf, mint, maxt, ord);
+    const start = buf.n;
+    decodeColumns(raw.get(ix.seriesPage[i]!)!, off, off + ix.seriesLen[i]!, buf, `${entry.key} series ${i}`);
+    // Cut to [mint, maxt].
+    const t = buf.t;
+    let a = start;
+    while (a < buf.n && t[a]! < mint) a++;
+    let b = buf.n;
+    while (b > a && t[b - 1]! > maxt) b--;
+    from[j] = a;
+    to[j] = b;
+    cut[j] = a !== start || b !== buf.n ? 1 : 0;
+  }
+  const t = buf.t;
+  const v = buf.v;
+  for (let j = 0; j < todo.length; j++) {
+    const k = todo[j]!;
+    const i = hits[k]!;
+    if (from[j] === to[j]) continue;
+    if (whole(i) && cut[j] === 0) {
+      const enc = EncodedSeries.encode(t, v, from[j]!, to[j]!, scratchEncoder);
+      cache?.setDerived(chunkKey(i), enc);
+      enc.pushTo(owners[k]!.chunks, ord);
+      continue;
+    }
+    // Kept decoded: sample answers read them as they are; chunk answers
+    // encode them (seriesChunks).
+    const samples = { t, v, from: from[j]!, to: to[j]! };
+    owners[k]!.chunks.push({ minTime: t[from[j]!]!, maxTime: t[to[j]! - 1]!, encoding: Encoding.XOR, data: Empty, order: ord, samples });
   }
 }
 
@@ -206,20 +265,6 @@ async function blockLabelSets(deps: QuerierDeps, entry: BlockEntry, mint: number
   return pos.filter((i) => ix.maxT[i]! >= mint && ix.minT[i]! <= maxt).map((i) => sets[i]!);
 }
 
-/** Appends the samples of `buf` within [mint, maxt] to `s` as XOR chunks. */
-function pushChunks(s: RawSeries, buf: ColumnBuffer, mint: number, maxt: number, ord: number): void {
-  const t = buf.t;
-  let from = 0;
-  while (from < buf.n && t[from]! < mint) from++;
-  let to = from;
-  while (to < buf.n && t[to]! <= maxt) to++;
-  if (from === to) return;
-  // Kept decoded: sample answers read them as they are; chunk answers
-  // encode them (mergedChunks), as they would re-encode anyway.
-  const cols = { t: t.slice(from, to), v: buf.v.slice(from, to), from: 0, to: to - from };
-  s.chunks.push({ minTime: cols.t[0]!, maxTime: cols.t[cols.to - 1]!, encoding: Encoding.XOR, data: Empty, order: ord, samples: cols });
-}
-
 function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
@@ -238,7 +283,7 @@ function lazySet<S>(load: () => Promise<S[]>): SeriesSet<S> {
   };
 }
 
-class MergedSeries implements Series {
+class MergedSeries implements Series, ColumnarSeries {
   constructor(
     readonly labels: Labels,
     private readonly chunks: SourceChunk[],
@@ -248,6 +293,10 @@ class MergedSeries implements Series {
 
   iterator(): SampleIterator {
     return new SeriesIterator(this.chunks, this.mint, this.maxt);
+  }
+
+  columns(): ColumnSlice[] {
+    return seriesColumns(this.chunks, this.mint, this.maxt);
   }
 }
 
@@ -259,11 +308,12 @@ abstract class BaseQuerier {
     protected readonly maxt: number,
   ) {}
 
-  protected async load(hints: SelectHints | undefined, matchers: Matcher[]): Promise<{ raw: RawSeries[]; mint: number; maxt: number }> {
+  /** `xor`: the series are wanted as XOR chunks (see readBlockSeries). */
+  protected async load(hints: SelectHints | undefined, matchers: Matcher[], xor = false): Promise<{ raw: RawSeries[]; mint: number; maxt: number }> {
     const mint = hints === undefined ? this.mint : Math.max(this.mint, hints.start);
     const maxt = hints === undefined ? this.maxt : Math.min(this.maxt, hints.end);
     if (mint > maxt) return { raw: [], mint, maxt };
-    return { raw: await selectRaw(this.deps, mint, maxt, matchers), mint, maxt };
+    return { raw: await selectRaw(this.deps, mint, maxt, matchers, xor), mint, maxt };
   }
 
   async close(): Promise<void> {}
@@ -329,8 +379,10 @@ function sortedUtf8(s: Set<string>): string[] {
 export class TenantChunkQuerier extends BaseQuerier implements ChunkQuerier {
   select(_sortSeries: boolean, hints: SelectHints | undefined, ...matchers: Matcher[]): SeriesSet<ChunkSeries> {
     return lazySet(async () => {
-      const { raw, mint, maxt } = await this.load(hints, matchers);
-      return raw.map((s) => ({ labels: s.labels, chunks: mergedChunks(s.chunks, mint, maxt) }));
+      const { raw, mint, maxt } = await this.load(hints, matchers, true);
+      // Chunks encoded here go into one buffer, each a view of it; stored ones pass as they are.
+      const enc = new XorColumnEncoder();
+      return raw.map((s) => ({ labels: s.labels, chunks: seriesChunks(s.chunks, mint, maxt, enc) }));
     });
   }
 }
