@@ -69,6 +69,7 @@ export function newCompactHandler(opts: CompactHandlerOptions = {}) {
     try {
       const tenants = rotateTenants(await deps.storage.tenantIds(), Number.isNaN(scheduled) ? Date.now() : scheduled);
       summary = await compactTenants(deps.storage, {
+        indexItemsExpire: deps.indexItemsExpire,
         ...opts,
         tenants,
         shouldStop,

@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { EnvVars } from '../lib/config/env.ts';
 import { meterStores, type RootStores } from '../lib/cost/index.ts';
 import { DynamoKVStore } from '../lib/kvstore/dynamodb/dynamo-store.ts';
+import { IndexTtlAttribute, labelIndexExpiry } from '../lib/index/expiry.ts';
 import { S3Bucket } from '../lib/objstore/s3/s3-bucket.ts';
 import { newRemoteMetrics, type RemoteMetrics } from '../lib/remote/metrics.ts';
 import type { OpCounter } from '../lib/storage/ops.ts';
@@ -69,6 +70,11 @@ export interface Deps {
    * extracts the metrics); dropped outside Lambda (no `AWS_LAMBDA_FUNCTION_NAME`).
    */
   emit: (line: string) => void;
+  /**
+   * Label-index items carry a TTL ({@link EnvVars.indexTtlAttribute} set):
+   * the compact function then leaves sealed days' items to expire.
+   */
+  indexItemsExpire: boolean;
 }
 
 function required(env: Env, name: string): string {
@@ -118,18 +124,28 @@ export function loadDeps(env: Env, stores?: RootStores): Deps {
   if (!isLogLevel(level)) throw new StratusError(`environment variable ${EnvVars.logLevel} is "${level}"; want debug, info, warn or error`);
   const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '1024') || 1024;
 
+  const ttl = env[EnvVars.indexTtlAttribute];
+  const indexItemsExpire = ttl !== undefined && ttl !== '';
+  if (indexItemsExpire && ttl !== IndexTtlAttribute) {
+    throw new StratusError(`environment variable ${EnvVars.indexTtlAttribute} is "${ttl}"; the label index expires by "${IndexTtlAttribute}"`);
+  }
   const ops = new RequestOps();
   const meter = new InvocationMeter();
   const roots = stores ?? {
     bucket: new S3Bucket({ client: new S3Client({ requestHandler }), bucket, counter: ops }),
-    kv: new DynamoKVStore({ client: new DynamoDBClient({ requestHandler }), table, counter: ops }),
+    kv: new DynamoKVStore({
+      client: new DynamoDBClient({ requestHandler }),
+      table,
+      counter: ops,
+      ...(indexItemsExpire ? { expiry: labelIndexExpiry() } : {}),
+    }),
   };
   const storage = meteredStorage(roots, meter, memoryMb);
   const fn = env.AWS_LAMBDA_FUNCTION_NAME;
   // `fn` lets one CloudWatch metric filter count each function's 5xx answers (infra/).
   const logger = createLogger({ level, fields: { fn } });
   const emit = fn === undefined || fn === '' ? () => {} : writeStdout;
-  return { storage, metrics: newRemoteMetrics(), logger, ops, meter, memoryMb, emit };
+  return { storage, metrics: newRemoteMetrics(), logger, ops, meter, memoryMb, emit, indexItemsExpire };
 }
 
 /** The process's dependencies, built at cold start. */

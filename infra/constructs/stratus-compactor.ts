@@ -6,7 +6,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { EnvVars } from '../../lib/config/env.ts';
 import { parseRetentionConfig } from '../../lib/compact/retention.ts';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -81,6 +81,14 @@ export interface StratusCompactorProps {
 export class StratusCompactor extends Construct {
   readonly function: StratusFunction;
   readonly rule: events.Rule;
+  /**
+   * Fires when the function was not invoked for a whole day (schedule
+   * disabled, rule deleted, account-level throttling): sealed days' label
+   * index expires 30 days after the day (lib/index/expiry.ts) and a day
+   * still holding segments needs a compaction run within 20 days to keep
+   * its index (docs/storage-format.md, "Label index expiry").
+   */
+  readonly notRunningAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: StratusCompactorProps) {
     super(scope, id);
@@ -109,6 +117,16 @@ export class StratusCompactor extends Construct {
       this.function.function.addEnvironment(EnvVars.retention, props.retention);
     }
     this.function.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
+
+    this.notRunningAlarm = new cloudwatch.Alarm(this, 'NotRunningAlarm', {
+      metric: this.function.function.metricInvocations({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      alarmDescription: `Stratus ${id}: compaction was not invoked for a day (label indexes of days still holding segments expire after 30 days)`,
+    });
+    for (const action of props.alarmActions ?? []) this.notRunningAlarm.addAlarmAction(action);
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Runs Stratus compaction',

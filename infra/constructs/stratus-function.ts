@@ -17,6 +17,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { EnvVars } from '../../lib/config/env.ts';
+import { IndexTtlAttribute } from '../../lib/index/expiry.ts';
 import type { LogLevelName } from '../../lib/util/logger.ts';
 
 /** The repository root: entries, package-lock.json and node_modules are found from here. */
@@ -280,10 +281,13 @@ export class StratusFunction extends Construct {
 
   /**
    * Grants `actions` on the table (not on any index: it has none) and tells
-   * the function the table's name ({@link EnvVars.table}).
+   * the function the table's name ({@link EnvVars.table}) and its label-index
+   * TTL attribute ({@link EnvVars.indexTtlAttribute}; the table of
+   * StratusStorage has TTL on that attribute).
    */
   bindTable(table: dynamodb.ITable, actions: readonly DynamoDBAction[]): void {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }));
     this.function.addEnvironment(EnvVars.table, table.tableName);
+    this.function.addEnvironment(EnvVars.indexTtlAttribute, IndexTtlAttribute);
   }
 }

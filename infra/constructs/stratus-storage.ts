@@ -14,6 +14,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { LogLevelName } from '../../lib/util/logger.ts';
+import { IndexTtlAttribute } from '../../lib/index/expiry.ts';
 import type * as events from 'aws-cdk-lib/aws-events';
 import { StratusCompactor, type StratusCompactorProps } from './stratus-compactor.ts';
 import { StratusFunction, type DynamoDBAction, type S3ObjectAction } from './stratus-function.ts';
@@ -156,6 +157,9 @@ export class StratusStorage extends Construct {
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Label-index items carry their expiry here (lib/index/expiry.ts): sealed days' index
+      // items are removed by Time to Live, which costs no write units, instead of deletes.
+      timeToLiveAttribute: IndexTtlAttribute,
       removalPolicy,
     });
 

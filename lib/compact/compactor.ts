@@ -8,8 +8,9 @@
  * 2. write its catalog entries: the commit point. Until step 4, inputs and
  *    block are both in the catalog; readers merge them and resolve equal
  *    timestamps by order key, so they read exactly the same samples;
- * 3. write tombstones for the inputs (deleted after the grace period);
- * 4. remove the inputs' catalog entries.
+ * 3. write the job's tombstone, naming every input (deleted after the
+ *    grace period);
+ * 4. remove the inputs' catalog entries (batched).
  *
  * A rerun after a crash between 2 and 4 plans the block and the leftover
  * inputs again and merges them into a new block: same samples, nothing
@@ -17,7 +18,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { compareOrder, type BlockEntry, type CatalogEntry, type Recorded } from '../catalog/catalog.ts';
+import { compareOrder, type BlockEntry, type CatalogEntry, type Recorded, type SegmentEntry } from '../catalog/catalog.ts';
 import type { TenantStores } from '../tsdb/db.ts';
 import { compareLabels, decodeLabels, encodeLabels, type Labels } from '../labels/labels.ts';
 import { SeriesIterator } from '../storage/merge.ts';
@@ -25,12 +26,13 @@ import { BlockWriter } from '../block/writer.ts';
 import { ColumnBuffer } from '../block/columns.ts';
 import { blockKey } from '../block/format.ts';
 import { CorruptionError } from '../util/errors.ts';
-import { Deletions } from './deletions.ts';
+import { Deletions, removeFromCatalog } from './deletions.ts';
 import { Lease } from './lease.ts';
 import { DefaultLevels, Hour, plan, type CompactionJob } from './planner.ts';
-import { gather, type GatheredSeries } from './sources.ts';
+import { gather, SegmentPrefetch, type GatheredSeries } from './sources.ts';
 import { sweepOrphans } from './orphans.ts';
 import { DefaultSealDelayMs, sealIndexes } from './seal.ts';
+import { labelsFromObjects, refreshExpiringIndexes } from './index-refresh.ts';
 import { maintain, type MaintenanceResult } from './maintenance.ts';
 import { KeepForever, type RetentionPolicy } from './retention.ts';
 
@@ -64,6 +66,13 @@ export interface CompactorOptions {
   downsample?: boolean;
   /** Retention of this tenant (lib/compact/retention.ts; default: keep everything). */
   retention?: RetentionPolicy;
+  /**
+   * The index store expires label-index items by itself (DynamoDB Time to
+   * Live with lib/index/expiry.ts's policy): sealing a day marks it and
+   * deletes nothing (lib/compact/seal.ts). Set it only together with that
+   * store policy, or sealed days' items are never removed. @default false
+   */
+  indexItemsExpire?: boolean;
 }
 
 export interface CompactionRun extends Partial<MaintenanceResult> {
@@ -91,6 +100,7 @@ export class Compactor {
   private readonly leaseTtlMs: number;
   private readonly quality: number;
   private readonly sealDelayMs: number;
+  private readonly indexItemsExpire: boolean;
   private readonly now: () => number;
   private readonly progress: (msg: string) => void;
   private readonly maintenance: { downsample: boolean; retention: RetentionPolicy };
@@ -108,6 +118,7 @@ export class Compactor {
     this.leaseTtlMs = opts.leaseTtlMs ?? 16 * 60_000;
     this.quality = opts.quality ?? 5;
     this.sealDelayMs = opts.sealDelayMs ?? DefaultSealDelayMs;
+    this.indexItemsExpire = opts.indexItemsExpire ?? false;
     this.now = opts.now ?? Date.now;
     this.progress = opts.onProgress ?? (() => {});
     this.maintenance = { downsample: opts.downsample ?? false, retention: opts.retention ?? KeepForever };
@@ -123,28 +134,41 @@ export class Compactor {
       return res;
     }
     res.leased = true;
+    let lastEntries: Recorded[] = [];
+    // Days still holding segments 20 days on (compaction was down, or fails on them): keep their label index from expiring.
+    const refresh = (entries: readonly Recorded[]) =>
+      refreshExpiringIndexes(this.s, entries, this.now(), (b, n) => this.progress(`tenant ${this.s.tenant}: day ${isoTime(b * 86_400_000).slice(0, 10)} still holds segments ${Math.floor((this.now() - b * 86_400_000) / 86_400_000)} days on: refreshed the label index of ${n} series`));
     try {
-      for (let pass = 0; pass < MaxPasses; pass++) {
-        const entries = await this.s.catalog.all();
-        const jobs = plan(entries, this.now(), { levels: this.levels, settleMs: this.settleMs, force: opts.force ?? false, maxJobSamples: this.maxJobSamples, maxSegmentJobSamples: this.maxSegmentJobSamples });
-        if (jobs.length === 0) break;
-        for (const job of jobs) {
-          if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`);
-          const written = await this.runJob(job);
-          res.jobs++;
-          res.blocksWritten += written > 0 ? 1 : 0;
-          res.inputsReplaced += job.inputs.length;
-          res.samplesWritten += written;
+      try {
+        for (let pass = 0; pass < MaxPasses; pass++) {
+          const entries = await this.s.catalog.all();
+          lastEntries = entries;
+          const jobs = plan(entries, this.now(), { levels: this.levels, settleMs: this.settleMs, force: opts.force ?? false, maxJobSamples: this.maxJobSamples, maxSegmentJobSamples: this.maxSegmentJobSamples });
+          if (jobs.length === 0) break;
+          for (const job of jobs) {
+            if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`);
+            const written = await this.runJob(job);
+            res.jobs++;
+            res.blocksWritten += written > 0 ? 1 : 0;
+            res.inputsReplaced += job.inputs.length;
+            res.samplesWritten += written;
+          }
         }
+      } catch (err) {
+        // A job failing on a day must not let the day's index expire meanwhile (best effort: the error is what is reported).
+        await (async () => refresh(await this.s.catalog.all()))().catch(() => {});
+        throw err;
       }
+      await refresh(lastEntries);
       Object.assign(res, await maintain(this.s, { ...this.maintenance, topLevel: this.levels.length, force: opts.force ?? false, graceMs: this.graceMs, quality: this.quality, now: this.now, progress: this.progress, renew: async () => { if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`); } }));
       res.indexDaysSealed = (
         await sealIndexes(
           this.s,
           this.now(),
-          (b, items) => this.progress(`tenant ${this.s.tenant}: day ${isoTime(b * 86_400_000).slice(0, 10)} lives in blocks only: dropped ${items} label index items`),
+          (b, items) => this.progress(`tenant ${this.s.tenant}: day ${isoTime(b * 86_400_000).slice(0, 10)} lives in blocks only: ${this.indexItemsExpire ? 'its label index items are left to expire' : `dropped ${items} label index items`}`),
           // Forced runs seal at once (an operator's "everything now"); see lib/compact/seal.ts for the race this delay closes.
           opts.force === true ? 0 : this.sealDelayMs,
+          this.indexItemsExpire,
         )
       ).length;
       if (res.indexDaysSealed > 0 || res.jobs > 0) await this.s.kv.reclaim?.();
@@ -165,7 +189,9 @@ export class Compactor {
     // equal timestamps resolve as readers resolve them.
     const ranked = [...inputs.map((r) => ({ r, shadow: false })), ...(job.shadows ?? []).map((r) => ({ r, shadow: true }))].sort((a, b) => compareOrder(a.r.entry, b.r.entry));
     const series = new Map<string, GatheredSeries>();
-    for (let i = 0; i < ranked.length; i++) if (!ranked[i]!.shadow) await gather(this.s.bucket, ranked[i]!.r.entry, i, series);
+    const segs = ranked.filter((x) => !x.shadow && x.r.entry.kind === 'segment').map((x) => x.r.entry as SegmentEntry);
+    const prefetch = new SegmentPrefetch(this.s.bucket, segs);
+    for (let i = 0; i < ranked.length; i++) if (!ranked[i]!.shadow) await gather(this.s.bucket, ranked[i]!.r.entry, i, series, undefined, prefetch);
     await this.fillLabels(series, inputs);
     const shadowed = new Map<string, GatheredSeries>();
     for (let i = 0; i < ranked.length; i++) if (ranked[i]!.shadow) await gather(this.s.bucket, ranked[i]!.r.entry, i, shadowed, series);
@@ -214,7 +240,7 @@ export class Compactor {
       inputs.map((r) => ({ id: r.entry.id, key: r.entry.key, buckets: r.buckets })),
       this.now() + this.graceMs,
     ); // 3
-    for (const r of inputs) await this.s.catalog.remove(r.entry.id, r.buckets); // 4
+    await removeFromCatalog(this.s.kv, inputs); // 4
     this.progress(`tenant ${this.s.tenant}: level ${job.level} window ${isoTime(job.windowStart)}: ${inputs.length} objects -> ${what}, ${this.now() - t0} ms`);
     return numSamples;
   }
@@ -232,7 +258,15 @@ export class Compactor {
         if (ls !== undefined) s.labels = encodeLabels(ls);
       }
     }
-    const still = missing.filter(([, s]) => s.labels === undefined);
+    let still = missing.filter(([, s]) => s.labels === undefined);
+    if (still.length > 0) {
+      // The day's index items expired (compaction was down 30 days or more): the labels are in the day's other objects.
+      const all = await this.s.catalog.all();
+      const found = new Map<string, Uint8Array>();
+      for (const b of buckets) await labelsFromObjects(this.s, b, all, found);
+      for (const [hex, s] of still) s.labels = found.get(hex);
+      still = still.filter(([, s]) => s.labels === undefined);
+    }
     if (still.length > 0) throw new CorruptionError(`tenant ${this.s.tenant}: no labels for ${still.length} series (first ${still[0]![0]}) in the index or the inputs`);
   }
 }

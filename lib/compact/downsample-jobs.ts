@@ -28,7 +28,7 @@ import { readBlockIndex, readPages } from '../block/reader.ts';
 import { ColumnBuffer, decodeColumns } from '../block/columns.ts';
 import { BlockWriter } from '../block/writer.ts';
 import { compareLabels, decodeLabels, seriesIdToHex, type Labels } from '../labels/labels.ts';
-import { Deletions } from './deletions.ts';
+import { Deletions, removeFromCatalog } from './deletions.ts';
 import { Day, Hour } from './planner.ts';
 import { downsampleAggr, downsampleRaw } from './downsample.ts';
 
@@ -160,7 +160,7 @@ export async function runDownsampleJob(s: TenantStores, job: DownsampleJob, opts
       job.replaces.map((r) => ({ id: r.entry.id, key: r.entry.key, buckets: r.buckets })),
       opts.now() + opts.graceMs,
     );
-    for (const r of job.replaces) await s.catalog.remove(r.entry.id, r.buckets);
+    await removeFromCatalog(s.kv, job.replaces);
   }
   return entry;
 }

@@ -11,7 +11,7 @@ import { ulidTime } from '../tsdb/ulid.ts';
 export async function sweepOrphans(bucket: Bucket, catalog: Catalog, deletions: Deletions, olderThan: number, onDelete?: (key: string) => void): Promise<number> {
   const known = new Set<string>();
   for (const r of await catalog.all()) known.add(r.entry.key);
-  for (const p of await deletions.pending()) known.add(p.t.key);
+  for (const p of await deletions.pending()) for (const t of p.objects) known.add(t.key);
   let n = 0;
   for await (const key of bucket.iter('blocks/')) {
     if (known.has(key)) continue;

@@ -18,7 +18,7 @@ import { Resolution } from '../block/format.ts';
 import type { TenantStores } from '../tsdb/db.ts';
 import { validateTenant } from '../storage/tenant.ts';
 import { BadInputError } from '../util/errors.ts';
-import { Deletions } from './deletions.ts';
+import { Deletions, removeFromCatalog } from './deletions.ts';
 import { indexGcEnabled, scheduleIndexGc } from './index-gc.ts';
 
 /** Retention per resolution, ms; 0 keeps that resolution forever. */
@@ -138,10 +138,8 @@ export async function applyRetention(
     expired.map((r) => ({ id: r.entry.id, key: r.entry.key, buckets: r.buckets })),
     now + graceMs,
   );
-  for (const r of expired) {
-    await s.catalog.remove(r.entry.id, r.buckets);
-    onExpire?.(r.entry.key);
-  }
+  await removeFromCatalog(s.kv, expired);
+  for (const r of expired) onExpire?.(r.entry.key);
   return { expired: expired.length };
 }
 

@@ -11,6 +11,13 @@
  * is indexed afresh. If such a segment is committed while a day is being
  * sealed, its series are re-indexed from the labels it carries, after the
  * drop.
+ *
+ * When the index store expires label-index items by itself (DynamoDB Time
+ * to Live, lib/index/expiry.ts; option `expire`), sealing only marks the
+ * day and deletes nothing: the items vanish for free within the expiry
+ * horizon, and nothing reads a sealed day's index meanwhile (readers use
+ * the index only for days holding segments; writers re-index late samples
+ * of marked days). A marked day is not looked at again.
  */
 import { bucketOf, bucketRange } from '../index/keys.ts';
 import { bucketIndexExists, dropBucketIndex } from '../index/gc.ts';
@@ -25,9 +32,10 @@ export const DefaultSealDelayMs = 10 * 60_000;
 
 /**
  * Seals every eligible day: marks it, and once it has been marked for
- * `delayMs`, drops its label index. Returns the buckets dropped.
+ * `delayMs`, drops its label index (with `expire`: leaves it to expire).
+ * Returns the buckets sealed.
  */
-export async function sealIndexes(s: TenantStores, now: number, onSeal?: (bucket: number, items: number) => void, delayMs = DefaultSealDelayMs): Promise<number[]> {
+export async function sealIndexes(s: TenantStores, now: number, onSeal?: (bucket: number, items: number) => void, delayMs = DefaultSealDelayMs, expire = false): Promise<number[]> {
   const state = new Map<number, { segments: boolean; blocks: boolean }>();
   for (const r of await s.catalog.all()) {
     for (const b of r.buckets) {
@@ -41,6 +49,15 @@ export async function sealIndexes(s: TenantStores, now: number, onSeal?: (bucket
   const sealed: number[] = [];
   for (const [b, st] of [...state].sort((x, y) => x[0] - y[0])) {
     if (st.segments || !st.blocks || b > last) continue;
+    if (expire) {
+      // Marked once; its items expire by themselves.
+      if ((await s.seals.markedAt(b)) !== undefined) continue;
+      if (!(await bucketIndexExists(s.kv, b))) continue;
+      await s.seals.mark(b, now);
+      sealed.push(b);
+      onSeal?.(b, 0);
+      continue;
+    }
     if (!(await bucketIndexExists(s.kv, b))) continue;
     const marked = await s.seals.mark(b, now);
     if (now - marked < delayMs) continue; // writers get time to see the mark

@@ -16,5 +16,12 @@ export const EnvVars = {
    * unset or a missing field keeps data forever.
    */
   retention: 'STRATUS_RETENTION',
+  /**
+   * The table's Time to Live attribute for label-index items
+   * (lib/index/expiry.ts). Set: writers stamp index items with it and
+   * compaction leaves sealed days' items to expire instead of deleting them.
+   * Unset: no stamps, sealing deletes (tables without TTL).
+   */
+  indexTtlAttribute: 'STRATUS_INDEX_TTL_ATTRIBUTE',
 } as const;
 export type EnvVar = (typeof EnvVars)[keyof typeof EnvVars];

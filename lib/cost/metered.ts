@@ -15,8 +15,9 @@
  * keys consumed, one BatchWriteItem per 25 items, one Query per 1 MB page.
  * Retries and throttled attempts (which the backends' own OpCounter does
  * count) are not seen here. Capacity units follow lib/cost/model.ts; a
- * delete is taken as 1 WRU (DynamoDB charges the deleted item's size, which
- * the caller does not tell us; our index items are far below 1 KB); a Query
+ * delete is charged by the deleted item's size when this decorator saw the
+ * item written or read (items over 1 KB are remembered), else 1 WRU (our
+ * index and catalog items are far below 1 KB); a Query
  * the caller abandons mid-page is charged for the items it consumed only.
  */
 import type { Bucket, ObjectAttributes } from '../objstore/bucket.ts';
@@ -180,8 +181,24 @@ export function meteredKVStore(inner: KVStore, sink: OpSink): KVStore {
   return new MeteredKVStore(inner, sink);
 }
 
+/** Items over 1 KB whose size a metered store remembers, to charge their deletion (at most this many). */
+const MaxRememberedSizes = 100_000;
+
 class MeteredKVStore implements KVStore {
   readonly reclaim?: () => Promise<void>;
+  /**
+   * Sizes of items over 1 KB seen written or read here: DynamoDB charges a
+   * delete by the size of the item deleted (tombstone items listing a
+   * whole compaction job are tens of KB), which the delete call does not
+   * carry. Smaller or unseen items are charged 1 WRU.
+   */
+  readonly #large = new Map<string, number>();
+
+  #remember(pk: string, sk: string, bytes: number): void {
+    if (bytes <= 1024) return;
+    if (this.#large.size >= MaxRememberedSizes) this.#large.clear();
+    this.#large.set(`${pk}\u0000${sk}`, bytes);
+  }
 
   constructor(
     private readonly inner: KVStore,
@@ -201,6 +218,7 @@ class MeteredKVStore implements KVStore {
       throw err;
     }
     const bytes = v === undefined ? 0 : dynamoItemBytes(pk, sk, v.length);
+    this.#remember(pk, sk, bytes);
     this.sink.record(op(tenant, scope, 'dynamodb', 'GetItem', 1, v === undefined ? 0 : 1, readUnits(bytes), bytes));
     return v;
   }
@@ -227,6 +245,7 @@ class MeteredKVStore implements KVStore {
     try {
       for await (const it of this.inner.query(pk, opts)) {
         const size = dynamoItemBytes(it.pk, it.sk, it.value.length);
+        this.#remember(pk, it.sk, size);
         if (pageItems > 0 && pageBytes + size > DynamoQueryPageBytes) closePage();
         pageBytes += size;
         pageItems++;
@@ -244,6 +263,7 @@ class MeteredKVStore implements KVStore {
 
   async putIfAbsent(item: KVItem): Promise<boolean> {
     const bytes = dynamoItemBytes(item.pk, item.sk, item.value.length);
+    this.#remember(item.pk, item.sk, bytes);
     // A failed condition is charged like a write.
     this.sink.record(op(tenantOfIndexKey(item.pk, item.sk), scopeOfIndexKey(item.pk), 'dynamodb', 'PutItem', 1, 1, writeUnits(bytes), bytes));
     return this.inner.putIfAbsent(item);
@@ -284,12 +304,15 @@ class MeteredKVStore implements KVStore {
       let g = groups.get(k);
       if (g === undefined) groups.set(k, (g = { tenant, scope, items: 0, units: 0, bytes: 0 }));
       g.items++;
+      const id = `${it.pk}\u0000${it.sk}`;
       if (kind === 'put') {
         const bytes = dynamoItemBytes(it.pk, it.sk, it.value!.length);
         g.units += writeUnits(bytes);
         g.bytes += bytes;
+        this.#remember(it.pk, it.sk, bytes);
       } else {
-        g.units += 1;
+        g.units += writeUnits(this.#large.get(id) ?? 0);
+        this.#large.delete(id);
       }
     }
     // Requests are split per tenant (callers never mix tenants in one batch); within a tenant, in proportion to items per scope.

@@ -24,6 +24,13 @@ export interface MeasuredFigures {
   /** Bytes held per sample after compaction: S3 objects, DynamoDB items (with overhead). */
   s3BytesPerSample: number;
   dynamoBytesPerSample: number;
+  /**
+   * Label-index bytes (with DynamoDB's per-item overhead) of one series for
+   * one day that stay stored until they expire, and for how many days
+   * (0 when sealing deletes them).
+   */
+  indexBytesPerSeriesDay?: number;
+  indexHeldDays?: number;
 }
 
 /** A deployment to price. */
@@ -50,7 +57,7 @@ export interface Projection {
   writeConcurrency: number;
   /** Usage in a 30-day month, by source. */
   monthly: { requests: Usage; index: Usage; coldRechecks: Usage; compaction: Usage; total: Usage };
-  /** Dollars of a month's usage (no storage). */
+  /** Dollars of a month's usage (no storage kept for the retention; label-index items held until they expire are in `dynamodb_storage`). */
   monthlyUsageCost: CostBreakdown;
   /** Dollars of storing one month's samples for a month. */
   monthlyStorageCostOfOneMonth: CostBreakdown;
@@ -88,10 +95,14 @@ export function project(m: MeasuredFigures, s: Scenario): Projection {
   const total = [index, coldRechecks, compaction].reduce((a, b) => addUsage(a, b), requests);
 
   const monthlyUsageCost = usageCost(total);
+  // Index items left to expire: at any time, `indexHeldDays` days of every active series are stored (a running cost, not one that accumulates).
+  const indexHeldBytes = s.activeSeries * (m.indexBytesPerSeriesDay ?? 0) * (m.indexHeldDays ?? 0);
+  monthlyUsageCost.dynamodb_storage = storageCost(0, indexHeldBytes, 1).dynamodb_storage ?? 0;
   const scale = 1e7 / spm;
   const ingest: CostBreakdown = {};
-  for (const [k, v] of Object.entries(monthlyUsageCost)) ingest[k as keyof CostBreakdown] = (v ?? 0) * scale;
+  for (const [k, v] of Object.entries(monthlyUsageCost)) if (k !== 'dynamodb_storage') ingest[k as keyof CostBreakdown] = (v ?? 0) * scale;
   const storage = storageCost(m.s3BytesPerSample * 1e7, m.dynamoBytesPerSample * 1e7, months);
+  storage.dynamodb_storage = (storage.dynamodb_storage ?? 0) + (monthlyUsageCost.dynamodb_storage ?? 0) * (1e7 / spm);
   const per10MTotal = totalCost(ingest) + totalCost(storage);
   const amp = ampCostPer10M(spm, months);
   return {

@@ -20,6 +20,22 @@ export interface KVItem {
   value: Uint8Array;
 }
 
+/**
+ * An optional capability of stores that can expire items by themselves
+ * (DynamoDB Time to Live; lib/kvstore/dynamodb): which items expire,
+ * decided by key at the store (so it holds whatever decorators sit above
+ * it). Returns the expiry time of the item (pk, sk) written at `nowMs`, in
+ * ms since the epoch, or undefined for items that never expire. A store
+ * given a policy treats expired items as absent in `get` and `query` from
+ * their expiry time on, however late it actually deletes them. Stores
+ * without the capability keep every item until it is deleted.
+ */
+export interface ItemExpiry {
+  /** The store's expiry attribute (DynamoDB: the table's TTL attribute, Number, epoch seconds). */
+  readonly attribute: string;
+  expiresAt(pk: string, sk: string, nowMs: number): number | undefined;
+}
+
 /** How `query` selects the items of one partition. */
 export interface KVQueryOptions {
   /** Only sort keys that start with this string. Not combined with start/end. */

@@ -14,6 +14,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Template } from 'aws-cdk-lib/assertions';
 import { EnvVars } from '../../lib/config/env.ts';
+import { IndexTtlAttribute } from '../../lib/index/expiry.ts';
 import { CompactAccess } from '../../infra/constructs/stratus-compactor.ts';
 import { ObjectKeyPattern } from '../../infra/constructs/stratus-storage.ts';
 import { newStratusApp } from './synth.ts';
@@ -56,7 +57,7 @@ describe('compaction function', () => {
       [
         'Environment',
         p.Environment.Variables,
-        { [EnvVars.bucket]: { Ref: dataId }, [EnvVars.table]: { Ref: tableId }, [EnvVars.logLevel]: 'info', NODE_OPTIONS: '--enable-source-maps' },
+        { [EnvVars.bucket]: { Ref: dataId }, [EnvVars.table]: { Ref: tableId }, [EnvVars.logLevel]: 'info', [EnvVars.indexTtlAttribute]: IndexTtlAttribute, NODE_OPTIONS: '--enable-source-maps' },
       ],
     ];
     for (const [what, got, want] of cases) assert.deepEqual(got, want, what);
@@ -103,9 +104,14 @@ describe('compaction function', () => {
     ]);
   });
 
-  it('alarms on Errors and Throttles, and has no 5xx metric filter (it answers no HTTP)', () => {
+  it('alarms on Errors, Throttles and a day without invocations, and has no 5xx metric filter (it answers no HTTP)', () => {
     const mine = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.Dimensions?.[0]?.Value?.Ref === fnId);
-    assert.deepEqual(mine.map(([, a]) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort(), ['AWS/Lambda/Errors', 'AWS/Lambda/Throttles']);
+    assert.deepEqual(mine.map(([, a]) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort(), ['AWS/Lambda/Errors', 'AWS/Lambda/Invocations', 'AWS/Lambda/Throttles']);
+    const [, idle] = mine.find(([, a]) => a.Properties.MetricName === 'Invocations')!;
+    assert.deepEqual(
+      [idle.Properties.Period, idle.Properties.Statistic, idle.Properties.Threshold, idle.Properties.ComparisonOperator, idle.Properties.TreatMissingData],
+      [86400, 'Sum', 1, 'LessThanThreshold', 'breaching'],
+    );
     const logGroup = resources[fnId]!.Properties.LoggingConfig.LogGroup.Ref;
     assert.equal(ofType('AWS::Logs::MetricFilter').filter(([, f]) => f.Properties.LogGroupName?.Ref === logGroup).length, 0);
   });

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { IndexTtlAttribute } from '../../lib/index/expiry.ts';
 import { Template, Match } from 'aws-cdk-lib/assertions';
 import { EnvVars } from '../../lib/config/env.ts';
 import { tenantObjectPrefix } from '../../lib/tsdb/db.ts';
@@ -80,7 +81,7 @@ describe('StratusStack resources', () => {
       ['AWS::IAM::ManagedPolicy', 2], // senders (Prometheus), query callers (Grafana)
       ['AWS::Logs::LogGroup', 4],
       ['AWS::Logs::MetricFilter', 3], // none for compact: it answers no HTTP requests
-      ['AWS::CloudWatch::Alarm', 11], // 3 per HTTP function, Errors + Throttles for compact
+      ['AWS::CloudWatch::Alarm', 12], // 3 per HTTP function, Errors + Throttles + not running for compact
     ];
     for (const [type, n] of cases) template.resourceCountIs(type, n);
   });
@@ -118,7 +119,7 @@ describe('StratusStack resources', () => {
     assert.deepEqual(data.Properties.LoggingConfiguration, { DestinationBucketName: { Ref: logsId }, LogFilePrefix: 'data/' });
   });
 
-  it('has one table with pk/sk string keys, on-demand billing and point-in-time recovery', () => {
+  it('has one table with pk/sk string keys, on-demand billing, point-in-time recovery and TTL on the label-index expiry attribute', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
@@ -130,6 +131,7 @@ describe('StratusStack resources', () => {
       ],
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: IndexTtlAttribute, Enabled: true },
       GlobalSecondaryIndexes: Match.absent(),
     });
   });
@@ -151,6 +153,8 @@ describe('StratusStack functions', () => {
         [EnvVars.bucket]: { Ref: dataId },
         [EnvVars.table]: { Ref: tableId },
         [EnvVars.logLevel]: 'info',
+        // The table's TTL attribute: writers stamp label-index items with it (functions/deps.ts).
+        [EnvVars.indexTtlAttribute]: IndexTtlAttribute,
         NODE_OPTIONS: '--enable-source-maps',
       });
       assert.ok(p.LoggingConfig.LogGroup.Ref, 'logs go to the construct-owned log group');

@@ -6,6 +6,15 @@
  * string sort keys by their UTF-8 bytes, which is the order `KVStore`
  * promises, so queries map straight onto key conditions.
  *
+ * Item expiry (optional, {@link DynamoKVStoreOptions.expiry}): items the
+ * policy names get a Number attribute with their expiry time in epoch
+ * seconds, which DynamoDB's Time to Live deletes, free of write units, some
+ * time after (lazily, typically within a few days). So that callers never
+ * depend on when that happens, reads treat an item as gone from its expiry
+ * time on: `get` and `query` skip items whose expiry has passed
+ * (`putIfAbsent` and `replaceIf` still see an expired item DynamoDB has
+ * not deleted yet; no expiring item is written with them).
+ *
  * Every read is strongly consistent. Throttling (a throttling exception,
  * HTTP 503, or items a BatchWriteItem left unprocessed) is retried here
  * with jittered exponential backoff, on top of whatever retries the SDK
@@ -25,7 +34,7 @@ import {
 import type { OpCounter } from '../../storage/ops.ts';
 import { BackendError, CorruptionError, ThrottledError } from '../../util/errors.ts';
 import { compareUtf8 } from '../../util/utf8.ts';
-import type { KVItem, KVQueryOptions, KVStore } from '../kvstore.ts';
+import type { ItemExpiry, KVItem, KVQueryOptions, KVStore } from '../kvstore.ts';
 import { checkBatch, checkItem, checkKey, checkQuery } from '../validate.ts';
 
 /** The most write requests one BatchWriteItem may carry (DynamoDB's limit). */
@@ -71,6 +80,16 @@ export interface DynamoKVStoreOptions {
    * @default 4
    */
   concurrency?: number;
+  /**
+   * Gives the items the policy names an expiry attribute, and hides them
+   * from reads once expired. The table must have Time to Live enabled on
+   * `expiry.attribute` (infra/constructs/stratus-storage.ts does), or the
+   * items are hidden but never deleted.
+   * @default no item expires
+   */
+  expiry?: ItemExpiry;
+  /** Clock for expiry, ms. @default Date.now */
+  now?: () => number;
 }
 
 const THROTTLE_NAMES = new Set([
@@ -94,6 +113,8 @@ export class DynamoKVStore implements KVStore {
   readonly #baseMs: number;
   readonly #capMs: number;
   readonly #concurrency: number;
+  readonly #expiry: ItemExpiry | undefined;
+  readonly #now: () => number;
 
   constructor(opts: DynamoKVStoreOptions) {
     this.#client = opts.client;
@@ -103,6 +124,38 @@ export class DynamoKVStore implements KVStore {
     this.#baseMs = opts.retry?.baseMs ?? 25;
     this.#capMs = opts.retry?.capMs ?? 1000;
     this.#concurrency = Math.max(1, opts.concurrency ?? 4);
+    this.#expiry = opts.expiry;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** Whether this store gives some items an expiry (see {@link DynamoKVStoreOptions.expiry}). */
+  get expiresItems(): boolean {
+    return this.#expiry !== undefined;
+  }
+
+  /** The attributes of an item as written: key, value and, if the policy says so, its expiry. */
+  #attributes(item: KVItem, now: number): Record<string, AttributeValue> {
+    const out: Record<string, AttributeValue> = { pk: { S: item.pk }, sk: { S: item.sk }, v: { B: item.value } };
+    const e = this.#expiry;
+    if (e !== undefined) {
+      const at = e.expiresAt(item.pk, item.sk, now);
+      if (at !== undefined) out[e.attribute] = { N: String(Math.ceil(at / 1000)) };
+    }
+    return out;
+  }
+
+  /** Whether a raw item read back has expired (its expiry attribute is at or before now). */
+  #expired(raw: Record<string, AttributeValue>, now: number): boolean {
+    const e = this.#expiry;
+    if (e === undefined) return false;
+    const n = raw[e.attribute]?.N;
+    return n !== undefined && Number(n) * 1000 <= now;
+  }
+
+  /** Projection of reads (the expiry attribute too when items expire) and its name map. */
+  #projection(base: string): { ProjectionExpression: string; ExpressionAttributeNames?: Record<string, string> } {
+    if (this.#expiry === undefined) return { ProjectionExpression: base };
+    return { ProjectionExpression: `${base}, #exp`, ExpressionAttributeNames: { '#exp': this.#expiry.attribute } };
   }
 
   async get(pk: string, sk: string): Promise<Uint8Array | undefined> {
@@ -111,12 +164,13 @@ export class DynamoKVStore implements KVStore {
       TableName: this.#table,
       Key: { pk: { S: pk }, sk: { S: sk } },
       ConsistentRead: true,
-      ProjectionExpression: 'v',
+      ...this.#projection('v'),
     };
     const out = await this.#call(`get (${pk}, ${sk})`, () =>
       this.#client.send(this.#counted(new GetItemCommand(input), 'GetItem')),
     );
-    return out.Item === undefined ? undefined : valueOf(out.Item, pk, sk);
+    if (out.Item === undefined || this.#expired(out.Item, this.#now())) return undefined;
+    return valueOf(out.Item, pk, sk);
   }
 
   async *query(pk: string, opts: KVQueryOptions = {}): AsyncIterable<KVItem> {
@@ -132,7 +186,7 @@ export class DynamoKVStore implements KVStore {
         TableName: this.#table,
         KeyConditionExpression: cond.expression,
         ExpressionAttributeValues: cond.values,
-        ProjectionExpression: 'sk, v',
+        ...this.#projection('sk, v'),
         ScanIndexForward: opts.reverse !== true,
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
@@ -142,7 +196,9 @@ export class DynamoKVStore implements KVStore {
       const out = await this.#call(what, () =>
         this.#client.send(this.#counted(new QueryCommand(input), 'Query')),
       );
+      const now = this.#now();
       for (const raw of out.Items ?? []) {
+        if (this.#expired(raw, now)) continue;
         const sk = raw.sk?.S;
         if (sk === undefined) throw new CorruptionError(`${what}: an item has no string sort key`);
         yield { pk, sk, value: valueOf(raw, pk, sk) };
@@ -154,9 +210,8 @@ export class DynamoKVStore implements KVStore {
 
   async batchPut(items: readonly KVItem[]): Promise<void> {
     checkBatch(items);
-    const requests = items.map(
-      (i): WriteRequest => ({ PutRequest: { Item: { pk: { S: i.pk }, sk: { S: i.sk }, v: { B: i.value } } } }),
-    );
+    const now = this.#now();
+    const requests = items.map((i): WriteRequest => ({ PutRequest: { Item: this.#attributes(i, now) } }));
     await this.#batchWrite(`batchPut ${items.length} items`, requests);
   }
 
@@ -164,7 +219,7 @@ export class DynamoKVStore implements KVStore {
     checkItem(item);
     const input = {
       TableName: this.#table,
-      Item: { pk: { S: item.pk }, sk: { S: item.sk }, v: { B: item.value } },
+      Item: this.#attributes(item, this.#now()),
       ConditionExpression: 'attribute_not_exists(pk)',
     };
     return this.#call(`putIfAbsent (${item.pk}, ${item.sk})`, async () => {
@@ -182,7 +237,7 @@ export class DynamoKVStore implements KVStore {
     checkItem(item);
     const input = {
       TableName: this.#table,
-      Item: { pk: { S: item.pk }, sk: { S: item.sk }, v: { B: item.value } },
+      Item: this.#attributes(item, this.#now()),
       ConditionExpression: 'v = :expected',
       ExpressionAttributeValues: { ':expected': { B: expected } },
     };

@@ -13,7 +13,7 @@ import { UlidFactory } from '../../../lib/tsdb/ulid.ts';
 import { labelsFromPairs, labelsToString } from '../../../lib/labels/labels.ts';
 import { MatchType, newMatcher } from '../../../lib/labels/matcher.ts';
 import { XORChunk } from '../../../lib/chunkenc/xor.ts';
-import { DeletionsPartition } from '../../../lib/compact/deletions.ts';
+import { Deletions, DeletionsPartition } from '../../../lib/compact/deletions.ts';
 import type { SeriesEntry } from '../../../lib/tsdb/series-cache.ts';
 import { STALE, fromBits } from '../../helpers/bits.ts';
 
@@ -238,8 +238,15 @@ export async function catalogState(s: TenantStores): Promise<{ segments: number;
   };
 }
 
-/** Pending tombstones of the tenant. */
+/** Objects named by the tenant's pending tombstones. */
 export async function tombstoneCount(s: TenantStores): Promise<number> {
+  let n = 0;
+  for (const p of await new Deletions(s.kv).pending()) n += p.objects.length;
+  return n;
+}
+
+/** Pending tombstone items of the tenant (one per compaction job, retention pass, ...). */
+export async function tombstoneItems(s: TenantStores): Promise<number> {
   let n = 0;
   for await (const _ of s.kv.query(DeletionsPartition)) n++;
   return n;

@@ -65,8 +65,8 @@ function killable(s: TenantStores, failAt: number, log: string[], partial: boole
   return { ...s, bucket, kv, index: new LabelIndex(kv), catalog: new Catalog(kv) };
 }
 
-function compactor(w: World, s: TenantStores, graceMs: number): Compactor {
-  return new Compactor(s, { now: w.clock.now, quality: 1, deleteGraceMs: graceMs, leaseTtlMs: LeaseTtl });
+function compactor(w: World, s: TenantStores, graceMs: number, indexItemsExpire = false): Compactor {
+  return new Compactor(s, { now: w.clock.now, quality: 1, deleteGraceMs: graceMs, leaseTtlMs: LeaseTtl, indexItemsExpire });
 }
 
 async function assertReads(w: World, what: string): Promise<void> {
@@ -76,14 +76,14 @@ async function assertReads(w: World, what: string): Promise<void> {
 }
 
 /** Healthy rerun after the dead holder's lease expired, then a run after the grace period; asserts the end state. */
-async function recover(w: World, what: string): Promise<void> {
+async function recover(w: World, what: string, indexItemsExpire = false): Promise<void> {
   const s = storesOn(w.db, w.ulids);
   w.clock.t += LeaseTtl + 1;
-  const rerun = await compactor(w, s, Grace).run({ force: true });
+  const rerun = await compactor(w, s, Grace, indexItemsExpire).run({ force: true });
   assert.equal(rerun.leased, true, `${what}: the rerun takes over the expired lease`);
   await assertReads(w, `${what}, after the rerun`);
   w.clock.t += Grace + 1;
-  const last = await compactor(w, s, Grace).run({ force: true });
+  const last = await compactor(w, s, Grace, indexItemsExpire).run({ force: true });
   assert.equal(last.jobs, 0, `${what}: nothing left to compact`);
   await assertReads(w, `${what}, at the end`);
   const st = await catalogState(s);
@@ -106,6 +106,9 @@ describe('compaction kill test', () => {
     const firstAdd = log.findIndex((l, i) => i > firstPut && l.startsWith('batchPut catalog'));
     const firstDelete = log.findIndex((l) => l.startsWith('delete segments/'));
     assert.ok(firstPut >= 0 && firstAdd === firstPut + 1 && firstDelete > firstAdd, `${firstPut} ${firstAdd} ${firstDelete}`);
+    // One tombstone item per job (each naming all its inputs), not one per input.
+    assert.equal(log.filter((l) => l.startsWith('batchPut deletions')).length, run.jobs);
+    assert.ok(run.inputsReplaced > run.jobs, JSON.stringify(run));
     await assertReads(ref, 'reference run');
 
     for (let k = 1; k <= N; k++) {
@@ -117,6 +120,24 @@ describe('compaction kill test', () => {
       // Assess
       await assertReads(w, `${what}, right after the kill`);
       await recover(w, what);
+    }
+  });
+
+  it('survives a kill at every backend operation with label-index expiry on (sealing marks, deletes nothing)', async () => {
+    // Prepare
+    const ref = await world();
+    const log: string[] = [];
+    const run = await compactor(ref, killable(storesOn(ref.db, ref.ulids), Infinity, log, false), 0, true).run({ force: true });
+    const N = log.length;
+    assert.ok(run.indexDaysSealed > 0 && !log.some((l) => /^batchDelete k\/ix\//.test(l) || /^batchDelete ix\//.test(l)), 'no index item deleted');
+    for (let k = 1; k <= N; k++) {
+      const w = await world();
+      const what = `expiry on, killed at operation ${k} of ${N} (${log[k - 1]})`;
+      // Act
+      await assert.rejects(compactor(w, killable(storesOn(w.db, w.ulids), k, [], k % 2 === 1), 0, true).run({ force: true }), Crash, what);
+      // Assess
+      await assertReads(w, `${what}, right after the kill`);
+      await recover(w, what, true);
     }
   });
 

@@ -182,7 +182,7 @@ describe('metering decorators', () => {
     assert.equal(row.capacityUnits, Math.ceil((3 * item) / 4096) + Math.ceil((2 * item) / 4096));
   });
 
-  it('charges conditional puts whether or not they write, and deletes 1 WRU per distinct key', async () => {
+  it('charges conditional puts whether or not they write, and deletes by the size of the item (1 WRU when unseen or small) per distinct key', async () => {
     // Prepare
     const ledger = new UsageLedger();
     const kv = meteredKVStore(new MemKVStore(), ledger);
@@ -192,7 +192,23 @@ describe('metering decorators', () => {
     assert.equal(await kv.putIfAbsent({ pk: 't/l', sk: 'a', value: big }), false);
     await kv.batchDelete([{ pk: 't/l', sk: 'a' }, { pk: 't/l', sk: 'a' }, { pk: 't/l', sk: 'b' }]);
     // Assess
+    // 'a' (2010 bytes: 2 WRU, as DynamoDB charges a delete by the deleted item's size), 'b' (absent, unseen: 1).
     const rows = Object.fromEntries(ledger.rows().map((r) => [r.op, [r.requests, r.capacityUnits]]));
-    assert.deepEqual(rows, { PutItem: [2, 4], BatchWriteItem: [1, 2] });
+    assert.deepEqual(rows, { PutItem: [2, 4], BatchWriteItem: [1, 3] });
+  });
+
+  it('charges the delete of an item seen only by a read (a tombstone) by its size', async () => {
+    // Prepare: a 60 KB item written around the meter, then read through it.
+    const inner = new MemKVStore();
+    await inner.batchPut([{ pk: 't/deletions', sk: 'x', value: new Uint8Array(60_000) }, { pk: 't/deletions', sk: 'y', value: new Uint8Array(10) }]);
+    const ledger = new UsageLedger();
+    const kv = meteredKVStore(inner, ledger);
+    for await (const _ of kv.query('t/deletions')) void _;
+    const before = ledger.rows();
+    // Act
+    await kv.batchDelete([{ pk: 't/deletions', sk: 'x' }, { pk: 't/deletions', sk: 'y' }]);
+    // Assess
+    const del = diffRows(ledger.rows(), before).find((r) => r.op === 'BatchWriteItem')!;
+    assert.equal(del.capacityUnits, Math.ceil((2 + 11 + 2 + 1 + 1 + 60_000) / 1024) + 1);
   });
 });

@@ -39,4 +39,29 @@ describe('cost projection', () => {
       close(p.cheaperBy, p.amp.total / p.per10M.total, 'ratio');
     });
   }
+
+  it('charges label-index items left to expire for the days they stay stored, not for the retention', () => {
+    // Prepare: 2000 bytes per series-day held 34 days; 100k series hold 6.8 GB at any time.
+    const held = { ...figures, indexBytesPerSeriesDay: 2000, indexHeldDays: 34 };
+    // Act
+    const p = project(held, { activeSeries: 100_000, intervalS: 15, samplesPerRequest: 2000, coldStartsPerEnvPerDay: 0 });
+    const none = project(figures, { activeSeries: 100_000, intervalS: 15, samplesPerRequest: 2000, coldStartsPerEnvPerDay: 0 });
+    // Assess: $0.25 per GB-month on 6.8e9 bytes, spread over a month's 17.28 B samples.
+    const monthly = ((100_000 * 2000 * 34) / 1024 ** 3) * 0.25;
+    close(p.per10M.total - none.per10M.total, (monthly / 17.28e9) * 1e7, 'per 10 M');
+    close(p.monthlyUsageCost.dynamodb_storage ?? 0, monthly, 'a running monthly cost');
+    close(p.monthlyStorageCostOfOneMonth.dynamodb_storage ?? 0, 0, 'not storage that accumulates');
+  });
+});
+
+describe('Lambda wait estimate', () => {
+  it('takes requests as sequential except those the code overlaps', async () => {
+    const { waitMs, LambdaAssumptions } = await import('../../../lib/cost/report.ts');
+    const row = (service: 's3' | 'dynamodb', op: string, scope: string, requests: number) => ({ tenant: 't', service, op, scope, requests, items: requests, capacityUnits: 0, bytes: 0 });
+    const rows = [row('s3', 'GetObject', 'segments', 100), row('s3', 'DeleteObject', 'segments', 80), row('dynamodb', 'BatchWriteItem', 'catalog', 10)];
+    const l = LambdaAssumptions.latencyMs;
+    // Act / Assess
+    assert.equal(waitMs(rows), 100 * l.s3Get + 80 * l.s3Get + 10 * l.dynamoWrite);
+    assert.equal(waitMs(rows, LambdaAssumptions.compactionOverlap), (100 * l.s3Get) / 4 + (80 * l.s3Get) / 8 + 10 * l.dynamoWrite);
+  });
 });

@@ -17,6 +17,7 @@ describe('loadDeps', () => {
     { name: 'missing bucket', env: { [EnvVars.table]: 'table' }, error: /STRATUS_BUCKET is not set/ },
     { name: 'empty table', env: { [EnvVars.bucket]: 'bucket', [EnvVars.table]: '' }, error: /STRATUS_TABLE is not set/ },
     { name: 'bad log level', env: { ...good, [EnvVars.logLevel]: 'verbose' }, error: /STRATUS_LOG_LEVEL is "verbose"; want debug, info, warn or error/ },
+    { name: 'an index TTL attribute other than the one items are stamped with', env: { ...good, [EnvVars.indexTtlAttribute]: 'ttl' }, error: /STRATUS_INDEX_TTL_ATTRIBUTE is "ttl"; the label index expires by "expires"/ },
   ];
   for (const c of cases) {
     it(`fails the cold start on ${c.name}`, () => {
@@ -30,6 +31,12 @@ describe('loadDeps', () => {
     assert.equal(d.logger.enabled('info'), false);
     assert.equal(d.logger.enabled('warn'), true);
     assert.equal(typeof d.metrics.samplesReceived.inc, 'function');
+  });
+
+  it('lets label-index items expire only when the TTL attribute is set', () => {
+    assert.equal(loadDeps(good).indexItemsExpire, false);
+    assert.equal(loadDeps({ ...good, [EnvVars.indexTtlAttribute]: '' }).indexItemsExpire, false);
+    assert.equal(loadDeps({ ...good, [EnvVars.indexTtlAttribute]: 'expires' }).indexItemsExpire, true);
   });
 
   it('wired the module-level deps from process.env at import', () => {
