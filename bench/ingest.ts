@@ -39,6 +39,7 @@
  *   --seed N           payload generator seed (default 1)
  */
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,6 +56,7 @@ import { prometheusAfter, restartedAfter, type AfterCompaction, type AfterOption
 import { afterLines, afterSummaryRows, readProblems } from './lib/after-report.ts';
 import { selectSeries, type Selection } from './lib/selections.ts';
 import { buildFleet } from './lib/node-exporter.ts';
+import { formatTidCpu, tidCpuSeconds } from './lib/threads.ts';
 
 /** Series counts of the read-latency selections. */
 const READ_SELECTIONS = [100, 1000] as const;
@@ -93,6 +95,10 @@ interface RunResult {
   latencyP50Ms: number;
   latencyP99Ms: number;
   threadCpu: Record<string, number>;
+  /** CPU seconds per thread id (offset from the pid), in creation order: see bench/lib/threads.ts. */
+  tidCpu: string;
+  /** Stratus local mode: segment objects after ingest (several requests share one under group commit). */
+  segments?: number;
   /** `stratus-aws`: CPU seconds of the emulators (s3rver, dynalite) over the same window, not in `cpuSeconds`. */
   sidecarCpuSeconds?: Record<string, number>;
   /** Their sum per million accepted samples. */
@@ -104,6 +110,25 @@ interface RunResult {
   profile?: { file: string; summary: ProfileSummary; others: string[] };
   /** The compacted state: size, read-back, read latency. */
   after?: AfterCompaction;
+}
+
+/** Segment objects of every tenant under a local-mode data directory. */
+function countSegments(dataDir: string): number {
+  let n = 0;
+  let tenants: string[] = [];
+  try {
+    tenants = readdirSync(join(dataDir, 'objects', 'tenants'));
+  } catch {
+    return 0;
+  }
+  for (const t of tenants) {
+    try {
+      n += readdirSync(join(dataDir, 'objects', 'tenants', t, 'segments')).length;
+    } catch {
+      // no segments (yet)
+    }
+  }
+  return n;
 }
 
 function log(msg: string): void {
@@ -133,6 +158,7 @@ async function oneRun(
   try {
     // Prepare: the baseline after startup (module loading is not ingest).
     const threadsBefore = threadCpuSeconds(server.pid);
+    const tidsBefore = tidCpuSeconds(server.pid);
     const cpu0 = processCpuSeconds(server.pid);
     const split0 = processCpu(server.pid);
     const client0 = process.cpuUsage();
@@ -159,6 +185,7 @@ async function oneRun(
     const threadCpu = Object.fromEntries(
       [...diffThreadCpu(threadsBefore, threadCpuSeconds(server.pid))].filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]),
     );
+    const tidCpu = formatTidCpu(server.pid, tidsBefore, tidCpuSeconds(server.pid));
     const peakRss = procStatusBytes(server.pid, 'VmHWM');
     const rssAfter = procStatusBytes(server.pid, 'VmRSS');
 
@@ -179,6 +206,7 @@ async function oneRun(
     if (stopped.code !== 0 && stopped.code !== null) log(`  ${t.name} exited with code ${stopped.code}; log ${server.logFile}`);
     // The data directory as ingested (without Prometheus' snapshot).
     const du = await storedSize(t, server.runDir, server.dataDir, t.name === TargetName.PROMETHEUS ? 'snapshots' : undefined);
+    const segments = t.name === TargetName.STRATUS ? countSegments(server.dataDir) : undefined;
     // Stratus and VictoriaMetrics: compacted and read on a restarted server.
     if (o.after && t.name !== TargetName.PROMETHEUS) after = await restartedAfter(t, server, p, rr.acceptedSamples, o.after);
 
@@ -230,6 +258,8 @@ async function oneRun(
       latencyP50Ms: quantile(rr.latenciesMs, 0.5),
       latencyP99Ms: quantile(rr.latenciesMs, 0.99),
       threadCpu,
+      tidCpu,
+      segments,
       ...(Object.keys(sidecarCpu).length > 0
         ? { sidecarCpuSeconds: sidecarCpu, sidecarCpuPerMillion: Object.values(sidecarCpu).reduce((a, b) => a + b, 0) / m }
         : {}),
@@ -284,6 +314,8 @@ function printRun(r: RunResult): void {
       : []),
     `  request latency p50 ${fmt(r.latencyP50Ms, 1)} ms, p99 ${fmt(r.latencyP99Ms, 1)} ms`,
     `  server CPU user ${fmt(r.cpuUserSeconds)} s + system ${fmt(r.cpuSystemSeconds)} s; by thread: ${Object.entries(r.threadCpu).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')}`,
+    `  by thread id (creation order): ${r.tidCpu}` +
+      (r.segments === undefined ? '' : `; ${fmtInt(r.segments)} segment objects for ${fmtInt(r.requests)} requests (${fmt(r.requests / r.segments)} per segment)`),
   ];
   if (r.verify) {
     const s = r.verify.sampled;

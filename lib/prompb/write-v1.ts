@@ -409,12 +409,32 @@ export function decodeWriteRequest(buf: Uint8Array, reuse?: WriteRequestColumns)
           let vAt = -1;
           // Fast path for the canonical shape `09 <8 bytes> 10 <timestamp>`.
           if (n >= 11 && buf[pos] === TAG_SAMPLE_VALUE && buf[pos + 9] === TAG_SAMPLE_TS) {
-            at = At.SampleTimestamp;
-            const p = int64At(buf, pos + 10, mEnd);
-            at = At.Sample;
+            // A non-negative timestamp of at most seven varint bytes (below
+            // 2^49 ms: until the year 19800), decoded in locals: going
+            // through int64At's module-level result would box every
+            // timestamp in a heap number. Anything else takes int64At.
+            let p = pos + 10;
+            let v = 0;
+            let mul = 1;
+            let done = false;
+            for (let k = 0; k < 7 && p < mEnd; k++) {
+              const b = buf[p++]!;
+              v += (b & 0x7f) * mul;
+              if (b < 0x80) {
+                done = true;
+                break;
+              }
+              mul *= 0x80;
+            }
+            if (!done) {
+              at = At.SampleTimestamp;
+              p = int64At(buf, pos + 10, mEnd);
+              at = At.Sample;
+              v = lastValue;
+            }
             if (p === mEnd) {
               vAt = pos + 1;
-              ts = lastValue;
+              ts = v;
               pos = p;
             }
           }

@@ -73,6 +73,9 @@ export function checkWriteHeaders(req: HttpRequest): void {
 export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
   const limits: ResolvedLimits = { ...DefaultWriteLimits, ...opts.limits };
   const { metrics, logger } = opts;
+  // Decoded columns of a finished request, recycled by the next decode (a
+  // request uses them only in the synchronous part of the handler).
+  let spare: WriteRequestColumns | undefined;
 
   return async (req: HttpRequest): Promise<HttpResponse> => {
     let tenant = '';
@@ -81,7 +84,8 @@ export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
       checkWriteHeaders(req);
       tenant = tenantFromHeaders(req.headers);
       const raw = snappyDecode(req.body, limits.maxDecodedBytes);
-      const wr = decodeWriteRequest(raw);
+      const wr = decodeWriteRequest(raw, spare);
+      spare = undefined;
       numSamples = wr.numSamples;
       if (wr.numSeries > limits.maxSeriesPerRequest) {
         throw new TooLargeError(`request has ${wr.numSeries} series, the limit is ${limits.maxSeriesPerRequest}`);
@@ -93,7 +97,7 @@ export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
         throw new BadInputError(`request has ${wr.numHistograms} native histogram samples, which Stratus does not store yet; disable send_native_histograms`);
       }
       const db = opts.storage.tenant(tenant);
-      const app = db.appender();
+      const app = db.appender({ samples: wr.numSamples, series: wr.numSeries });
       const dv = new DataView(wr.buf.buffer, wr.buf.byteOffset, wr.buf.byteLength);
       let seriesWithSamples = 0;
       let prev: SeriesHandle | undefined;
@@ -105,13 +109,15 @@ export function newWriteHandler(opts: WriteHandlerOptions): HttpHandler {
         app.appendMany(prev.entry, wr.timestamps, wr.values, from, to);
         seriesWithSamples++;
       }
+      spare = wr; // the appender has copied the samples
       const res = await app.commit();
       metrics.samplesReceived.inc({ tenant }, res.numSamples + res.duplicatesDropped);
       metrics.seriesReceived.inc({ tenant }, seriesWithSamples);
       if (res.duplicatesDropped > 0) metrics.duplicateSamples.inc({ tenant }, res.duplicatesDropped);
       if (wr.numExemplars > 0) metrics.exemplarsDropped.inc({ tenant }, wr.numExemplars);
       if (wr.numMetadata > 0) metrics.metadataIgnored.inc({ tenant }, wr.numMetadata);
-      if (res.segmentId !== undefined) {
+      if (res.bytes > 0) {
+        // Once per segment: commits that shared it (group commit) report 0 bytes.
         metrics.objectsWritten.inc({ kind: 'segment' });
         metrics.objectBytesWritten.inc({ kind: 'segment' }, res.bytes);
       }

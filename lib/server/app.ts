@@ -32,7 +32,8 @@ export async function openLocalStorage(dataDir: string, decorate: StoreDecorator
   await mkdir(dataDir, { recursive: true });
   const bucket = new FsBucket({ dir: join(dataDir, 'objects') });
   const kv = await LevelKVStore.open({ dir: join(dataDir, 'index') });
-  return new Storage(decorate({ bucket, kv }));
+  // Concurrent writes share a segment file and its fsyncs (lib/tsdb/group-commit.ts).
+  return new Storage({ ...decorate({ bucket, kv }), groupCommit: true });
 }
 
 /**

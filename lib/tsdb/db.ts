@@ -13,13 +13,15 @@ import { Catalog } from '../catalog/catalog.ts';
 import { encodeLabels, seriesId, seriesIdFromHex, type Labels } from '../labels/labels.ts';
 import { validateTenant } from '../storage/tenant.ts';
 import type { ChunkQuerier, Querier, Queryable } from '../storage/interface.ts';
-import { Appender } from './appender.ts';
+import { Appender, type AppenderCapacity } from './appender.ts';
 import { TenantChunkQuerier, TenantQuerier, type QuerierDeps } from './querier.ts';
 import { DownsampledQuerier } from './downsampled-querier.ts';
-import { SeriesCache, type SeriesEntry } from './series-cache.ts';
+import { NoBucket, SeriesCache, type SeriesEntry } from './series-cache.ts';
 import { TableCache } from './table-cache.ts';
 import { PageCache } from './page-cache.ts';
 import { UlidFactory } from './ulid.ts';
+import { GroupCommitter, type GroupCommitOptions } from './group-commit.ts';
+import { FreshBuckets } from './fresh-buckets.ts';
 
 export interface StorageOptions {
   bucket: Bucket;
@@ -32,6 +34,13 @@ export interface StorageOptions {
   pageCacheBytes?: number;
   /** Bytes of parsed segment tables kept, shared by tenants. @default 256 MiB */
   tableCacheBytes?: number;
+  /**
+   * Let concurrent commits of a tenant share one segment (one object write,
+   * one catalog write; lib/tsdb/group-commit.ts). Local mode turns it on:
+   * there every object write costs a file, an fsync and a folder fsync.
+   * @default false
+   */
+  groupCommit?: boolean | GroupCommitOptions;
 }
 
 /** Prefix of a tenant's object keys. */
@@ -51,7 +60,8 @@ export function newSeriesEntry(labels: Labels): SeriesEntry {
   const idBytes = seriesIdFromHex(id);
   let sortKey = 0;
   for (let i = 0; i < 6; i++) sortKey = sortKey * 256 + idBytes[i]!;
-  return { labels, canonical, id, idBytes, sortKey, indexed: [] };
+  const word = (i: number) => (idBytes[i]! << 24) | (idBytes[i + 1]! << 16) | (idBytes[i + 2]! << 8) | idBytes[i + 3]!;
+  return { labels, canonical, id, idBytes, sortKey, w0: word(0), w1: word(4), w2: word(8), w3: word(12), indexed: [], lastIndexed: NoBucket };
 }
 
 /** The stores of one tenant (already scoped by its prefixes), for compaction and maintenance. */
@@ -75,6 +85,8 @@ export class TenantDB implements Queryable {
   readonly stores: TenantStores;
   private readonly deps: QuerierDeps;
   private registered: Promise<void> | undefined;
+  /** Shares segments between concurrent commits, when enabled. */
+  readonly committer: GroupCommitter | undefined;
 
   constructor(
     readonly tenant: string,
@@ -86,21 +98,30 @@ export class TenantDB implements Queryable {
     private readonly register: () => Promise<void> = async () => {},
     sealCacheMs = 60_000,
     pages?: PageCache,
+    groupCommit: boolean | GroupCommitOptions = false,
   ) {
     this.series = new SeriesCache(seriesCacheSize);
     const index = new LabelIndex(kv);
     const catalog = new Catalog(kv);
     this.stores = { tenant, bucket, kv, index, catalog, ulids, seals: new SealMarks(kv, sealCacheMs) };
     this.deps = { bucket, index, catalog, tables, pages, cacheScope: `${tenant}/` };
+    this.committer =
+      groupCommit === false
+        ? undefined
+        : // One writing process with serialised commits: buckets found empty need no point reads.
+          new GroupCommitter({ bucket, index, catalog, ulids, seals: this.stores.seals, fresh: new FreshBuckets(kv) }, groupCommit === true ? {} : groupCommit);
   }
 
-  appender(): Appender {
-    return new Appender({
+  /** A new appender; `expected` sizes its buffers (they grow as needed anyway). */
+  appender(expected?: AppenderCapacity): Appender {
+    return new Appender(
+      {
       bucket: this.stores.bucket,
       index: this.deps.index,
       catalog: this.deps.catalog,
       ulids: this.stores.ulids,
       seals: this.stores.seals,
+      committer: this.committer,
       beforeCommit: () => {
         // Once per process and tenant; retried after a failure.
         this.registered ??= this.register().catch((e: unknown) => {
@@ -109,7 +130,9 @@ export class TenantDB implements Queryable {
         });
         return this.registered;
       },
-    });
+      },
+      expected,
+    );
   }
 
   async querier(mint: number, maxt: number): Promise<Querier> {
@@ -157,6 +180,7 @@ export class Storage {
         () => this.opts.kv.batchPut([{ pk: TenantsPartition, sk: id, value: new Uint8Array([1]) }]),
         this.opts.sealCacheMs,
         this.pages,
+        this.opts.groupCommit,
       );
       this.tenants.set(id, db);
     }

@@ -36,7 +36,7 @@ describe('SeriesCache', () => {
     cache.add(raw, dv(raw), 2, 13, a);
     raw.fill(0); // the cache keeps its own copy
     const probe = Buffer.from('label-bytes');
-    assert.equal(cache.find(probe, dv(probe), 0, probe.length)?.entry, a);
+    assert.equal(cache.find(probe, dv(probe), 0, probe.length)?.entry.id, a.id);
     const other = Buffer.from('label-bytez');
     assert.equal(cache.find(other, dv(other), 0, other.length), undefined);
     assert.equal(cache.find(probe, dv(probe), 0, 5), undefined, 'a prefix is another series');
@@ -50,8 +50,8 @@ describe('SeriesCache', () => {
     const hb = cache.add(bytes[1]!, dv(bytes[1]!), 0, 8, b, ha); // b followed a
     assert.equal(cache.find(bytes[1]!, dv(bytes[1]!), 0, 8, ha), hb, 'the guess');
     assert.equal(cache.find(bytes[2]!, dv(bytes[2]!), 0, 8, ha), undefined, 'c is not b, and not cached');
-    assert.equal(cache.find(bytes[0]!, dv(bytes[0]!), 0, 8, hb)?.entry, a, 'found by hash; a now follows b');
-    assert.equal(cache.find(bytes[0]!, dv(bytes[0]!), 0, 8, hb)?.entry, a);
+    assert.equal(cache.find(bytes[0]!, dv(bytes[0]!), 0, 8, hb), ha, 'found by hash; a now follows b');
+    assert.equal(cache.find(bytes[0]!, dv(bytes[0]!), 0, 8, hb)?.entry.id, a.id);
   });
 
   it('stays bounded and keeps recently used entries', () => {
@@ -64,5 +64,48 @@ describe('SeriesCache', () => {
       assert.ok(cache.find(first, dv(first), 0, 2) !== undefined, 'kept warm, never dropped');
     }
     assert.ok(cache.size <= 10);
+  });
+
+  it("hands out one entry per series, holding the added entry's fields", () => {
+    // Prepare
+    const cache = new SeriesCache(100);
+    const a = entry('a');
+    const raw = Buffer.from('series-a');
+    // Act
+    const h = cache.add(raw, dv(raw), 0, raw.length, a);
+    h.entry.indexed.push(7);
+    h.entry.lastIndexed = 7;
+    const again = cache.find(raw, dv(raw), 0, raw.length);
+    // Assess: the same object every time, with a's identity and its own state.
+    assert.equal(again, h);
+    assert.equal(again?.entry, h.entry);
+    for (const k of ['id', 'sortKey', 'w0', 'w1', 'w2', 'w3', 'canonical', 'labels', 'idBytes'] as const) assert.equal(h.entry[k], a[k], k);
+    assert.deepEqual(again?.entry.indexed, [7]);
+    assert.deepEqual(a.indexed, [], 'the added entry is copied, not shared');
+  });
+
+  it('compares bytes exactly where float64 compares would not (signed zeros, NaNs)', () => {
+    // Prepare: eight-byte words that are +0 and -0, and one NaN pattern, as doubles.
+    const cache = new SeriesCache(100);
+    const zero = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
+    const negZero = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 0x80, 9]);
+    const nan = new Uint8Array([1, 1, 0, 0, 0, 0, 0, 0xf8, 0x7f, 9]);
+    const nan2 = new Uint8Array([1, 2, 0, 0, 0, 0, 0, 0xf8, 0x7f, 9]);
+    cache.add(zero, dv(zero), 1, 10, entry('zero'));
+    cache.add(nan, dv(nan), 1, 10, entry('nan'));
+    // Act + Assess
+    assert.equal(cache.find(zero, dv(zero), 1, 10)?.entry.id, entry('zero').id);
+    assert.equal(cache.find(negZero, dv(negZero), 1, 10), undefined, '-0 is other bytes than +0');
+    assert.equal(cache.find(nan.slice(), dv(nan.slice()), 1, 10)?.entry.id, entry('nan').id, 'equal NaN bytes match');
+    assert.equal(cache.find(nan2, dv(nan2), 1, 10), undefined, 'another NaN is other bytes');
+  });
+
+  it('keeps finding every series across many arena chunks', () => {
+    // Prepare: label sets of 1..3000 bytes, more than one chunk's worth.
+    const cache = new SeriesCache(100_000);
+    const sets = Array.from({ length: 600 }, (_, i) => Buffer.alloc(1 + ((i * 997) % 3000), i % 251));
+    const handles = sets.map((b, i) => cache.add(b, dv(b), 0, b.length, entry(`s${i}`)));
+    // Act + Assess
+    sets.forEach((b, i) => assert.equal(cache.find(b, dv(b), 0, b.length), handles[i], `set ${i}`));
   });
 });

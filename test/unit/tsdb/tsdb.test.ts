@@ -183,7 +183,8 @@ describe('idOrder', () => {
       const idBytes = Uint8Array.from(Buffer.from(hex, 'hex'));
       let sortKey = 0;
       for (let i = 0; i < 6; i++) sortKey = sortKey * 256 + idBytes[i]!;
-      return { ...newSeriesEntry(labelsFromPairs({ a: hex })), id: hex, idBytes, sortKey };
+      const w = (i: number) => idBytes.slice(i, i + 4).reduce((a, b) => a * 256 + b, 0) | 0;
+      return { ...newSeriesEntry(labelsFromPairs({ a: hex })), id: hex, idBytes, sortKey, w0: w(0), w1: w(4), w2: w(8), w3: w(12) };
     };
     const ids = [
       'ffffffffff00000000000000000000aa',

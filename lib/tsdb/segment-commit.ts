@@ -1,0 +1,401 @@
+/**
+ * Turning buffered writes into one segment: samples sorted and
+ * deduplicated per series, series in id order, the object written, new
+ * (series, bucket) pairs indexed, the segment recorded in the catalog.
+ * Only then does the commit resolve (invariant 1).
+ *
+ * One segment may hold the writes of several appenders committed at the
+ * same time (group commit, lib/tsdb/group-commit.ts): they then share one
+ * object write (file, fsync, folder fsync) and one catalog write, and each
+ * is acknowledged when that shared segment is durable and recorded.
+ *
+ * Crash-safe order: segment object durable -> index entries -> catalog
+ * entry. A crash before the catalog entry leaves an unreferenced object
+ * (garbage for the cleaner) and harmless index entries; the senders, having
+ * had no 2xx, retry.
+ */
+import type { Bucket } from '../objstore/bucket.ts';
+import { BucketMs, bucketOf } from '../index/keys.ts';
+import type { SealMarks } from '../index/seal-marks.ts';
+import type { IndexEntry, LabelIndex } from '../index/label-index.ts';
+import type { Catalog, SegmentEntry } from '../catalog/catalog.ts';
+import { SegmentBuilder } from '../segment/writer.ts';
+import { segmentKey } from '../segment/format.ts';
+import { isIndexed, markIndexed, type SeriesEntry } from './series-cache.ts';
+import type { UlidFactory } from './ulid.ts';
+import type { FreshBuckets } from './fresh-buckets.ts';
+
+/** What one commit wrote. */
+export interface CommitResult {
+  /** Segment id, or undefined when there was nothing to write. */
+  segmentId?: string;
+  numSeries: number;
+  /** Samples stored after dropping duplicates. */
+  numSamples: number;
+  /**
+   * Samples not stored because a later one (later in the request, or in a
+   * request committed after it into the same segment) had the same series
+   * and timestamp.
+   */
+  duplicatesDropped: number;
+  /** Series newly written to the label index. */
+  seriesIndexed: number;
+  /**
+   * Bytes of the segment object, for the one commit of a group that counts
+   * the write (the first); 0 for the others sharing it.
+   */
+  bytes: number;
+  /** How many commits share the segment (1 without group commit). */
+  groupSize: number;
+}
+
+/** The stores a commit writes to. */
+export interface SegmentDeps {
+  bucket: Bucket;
+  index: LabelIndex;
+  catalog: Catalog;
+  ulids: UlidFactory;
+  /** Wall clock, ms (default Date.now). */
+  now?: () => number;
+  /** Marks of sealed days (their label index is dropped); without it no day counts as sealed. */
+  seals?: SealMarks;
+  /** Buckets known to have been empty (single writer only): their new series skip the point read. */
+  fresh?: FreshBuckets;
+}
+
+/**
+ * The buffered samples of one appender: runs of samples of one series
+ * each, in append order. Run r holds samples [runStart[r], runStart[r+1])
+ * of `t` and `v`; runStart[runs] = n.
+ */
+export interface PendingWrite {
+  readonly entries: readonly SeriesEntry[];
+  readonly runStart: Int32Array;
+  readonly runs: number;
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+  readonly n: number;
+}
+
+const Empty = new Uint8Array(0);
+
+/**
+ * Writes the samples of `members` (committed in this order: of two equal
+ * timestamps of a series, the later member's wins, as a later segment's
+ * would) as one segment and returns each member's result.
+ */
+export async function writeSegment(deps: SegmentDeps, members: readonly PendingWrite[]): Promise<CommitResult[]> {
+  const all = combine(members);
+  const { entries, runStart, runs, t, v, n, runMember } = all;
+  const numMembers = members.length;
+  const kept = new Float64Array(numMembers);
+  const dropped = new Float64Array(numMembers);
+  const numSeries = new Float64Array(numMembers);
+  const indexedBy = new Float64Array(numMembers);
+
+  // Runs in id order, as the segment table wants them; runs of one series
+  // end up next to each other, in the order they were appended.
+  const order = idOrder(entries, runs);
+
+  // Caches of what is indexed are not trusted for sealed days (older days
+  // held only in blocks, whose label index is dropped): samples for them
+  // carry their labels and are indexed again.
+  const untrusted = await sealedBuckets(deps, t, n);
+  const builder = new SegmentBuilder();
+  const newEntries: { s: SeriesEntry; bucket: number; member: number }[] = [];
+  const buckets = new Set<number>();
+  let lastBucket = NaN;
+  for (let k = 0; k < runs; ) {
+    const r = order[k]!;
+    const s = entries[r]!;
+    const m = runMember === undefined ? 0 : runMember[r]!;
+    let st: Float64Array = t;
+    let sv: Float64Array = v;
+    let from = runStart[r]!;
+    let to = runStart[r + 1]!;
+    let j = k + 1;
+    while (j < runs && sameSeries(entries[order[j]!]!, s)) j++;
+    if (j === k + 1) {
+      const end = to;
+      if (end - from > 1) to = sortDedup(t, v, from, end);
+      kept[m] += to - from;
+      dropped[m] += end - to;
+      numSeries[m]++;
+    } else {
+      // One series in several runs: gather them in append order, so that
+      // of two equal timestamps the later one wins.
+      ({ t: st, v: sv, n: to } = gatherDedup(all, order, k, j, kept, dropped, numSeries));
+      from = 0;
+    }
+    k = j;
+    // Samples are sorted, so each bucket of the series is one run.
+    let defining = false;
+    for (let i = from; i < to; ) {
+      const b = bucketOf(st[i]!);
+      if (b !== lastBucket) {
+        buckets.add(b);
+        lastBucket = b;
+      }
+      if (!isIndexed(s, b) || (untrusted.size > 0 && untrusted.has(b))) {
+        newEntries.push({ s, bucket: b, member: m });
+        defining = true;
+      }
+      // Skip the rest of this bucket's run.
+      const end = (b + 1) * BucketMs;
+      if (st[to - 1]! < end) break;
+      while (i < to && st[i]! < end) i++;
+    }
+    // Labels travel with the first segment of this process that holds the
+    // series in a bucket; later ones carry the id only (FORMAT.md).
+    builder.addSeriesWords(s.w0, s.w1, s.w2, s.w3, defining ? s.canonical : Empty, st, sv, from, to);
+  }
+  const { bytes, meta } = builder.finish();
+  const id = deps.ulids.next();
+  const key = segmentKey(id);
+
+  await deps.bucket.put(key, bytes);
+  const written = await indexNew(deps.index, newEntries, untrusted, deps.fresh);
+  for (let i = 0; i < newEntries.length; i++) if (written[i]) indexedBy[newEntries[i]!.member]++;
+  const entry: SegmentEntry = { kind: 'segment', id, key, ...meta };
+  await deps.catalog.addSegment(entry, [...buckets].sort((a, b) => a - b));
+  // Only now is the segment (and the labels it carries) committed.
+  for (const p of newEntries) markIndexed(p.s, p.bucket);
+
+  return members.map((_, m) => ({
+    segmentId: id,
+    numSeries: numSeries[m]!,
+    numSamples: kept[m]!,
+    duplicatesDropped: dropped[m]!,
+    seriesIndexed: indexedBy[m]!,
+    bytes: m === 0 ? bytes.length : 0,
+    groupSize: numMembers,
+  }));
+}
+
+/** All members' runs as one set of arrays, with the member of each run (undefined: all member 0). */
+interface Combined extends PendingWrite {
+  readonly runMember: Int32Array | undefined;
+}
+
+function combine(members: readonly PendingWrite[]): Combined {
+  if (members.length === 1) return { ...members[0]!, runMember: undefined };
+  let runs = 0;
+  let n = 0;
+  for (const m of members) {
+    runs += m.runs;
+    n += m.n;
+  }
+  const entries = new Array<SeriesEntry>(runs);
+  const runStart = new Int32Array(runs + 1);
+  const runMember = new Int32Array(runs);
+  const t = new Float64Array(n);
+  const v = new Float64Array(n);
+  let r = 0;
+  let off = 0;
+  members.forEach((m, i) => {
+    for (let k = 0; k < m.runs; k++, r++) {
+      entries[r] = m.entries[k]!;
+      runStart[r] = m.runStart[k]! + off;
+      runMember[r] = i;
+    }
+    // Copies float64 bit patterns as they are (NaN payloads included).
+    t.set(m.t.subarray(0, m.n), off);
+    v.set(m.v.subarray(0, m.n), off);
+    off += m.n;
+  });
+  runStart[runs] = n;
+  return { entries, runStart, runs, t, v, n, runMember };
+}
+
+/** Whether two entries are the same series (the same object, or the same id). */
+function sameSeries(a: SeriesEntry, b: SeriesEntry): boolean {
+  return a === b || (a.w0 === b.w0 && a.id === b.id);
+}
+
+/**
+ * The samples of runs order[k..j) (one series) in new arrays, sorted by
+ * time, each timestamp once (the sample of the latest run wins: `order`
+ * keeps runs of one series in ascending run index, i.e. append order).
+ * Counts kept and dropped samples, and the series, to the runs' members.
+ */
+function gatherDedup(all: Combined, order: Uint32Array, k: number, j: number, kept: Float64Array, dropped: Float64Array, numSeries: Float64Array): { t: Float64Array; v: Float64Array; n: number } {
+  const { t, v, runStart, runMember } = all;
+  let total = 0;
+  for (let x = k; x < j; x++) total += runStart[order[x]! + 1]! - runStart[order[x]!]!;
+  const pos: number[] = [];
+  const member: number[] = [];
+  const seen = new Set<number>();
+  for (let x = k; x < j; x++) {
+    const r = order[x]!;
+    const m = runMember === undefined ? 0 : runMember[r]!;
+    if (!seen.has(m)) {
+      seen.add(m);
+      numSeries[m]++;
+    }
+    for (let i = runStart[r]!; i < runStart[r + 1]!; i++) {
+      pos.push(i);
+      member.push(m);
+    }
+  }
+  const idx = Array.from({ length: total }, (_, i) => i);
+  idx.sort((a, b) => t[pos[a]!]! - t[pos[b]!]! || a - b);
+  const gt = new Float64Array(total);
+  const gv = new Float64Array(total);
+  let w = 0;
+  for (let q = 0; q < total; q++) {
+    const p = pos[idx[q]!]!;
+    if (q + 1 < total && t[pos[idx[q + 1]!]!] === t[p]) {
+      dropped[member[idx[q]!]!]++; // a later one wins
+      continue;
+    }
+    kept[member[idx[q]!]!]++;
+    gt[w] = t[p]!;
+    gv[w] = v[p]!;
+    w++;
+  }
+  return { t: gt, v: gv, n: w };
+}
+
+/** The sealed days among those of the samples, only days before yesterday being candidates. */
+async function sealedBuckets(deps: SegmentDeps, t: Float64Array, n: number): Promise<Set<number>> {
+  const out = new Set<number>();
+  const seals = deps.seals;
+  if (seals === undefined) return out;
+  const before = bucketOf((deps.now ?? Date.now)()) - 1;
+  const seen = new Set<number>();
+  let last = NaN;
+  for (let i = 0; i < n; i++) {
+    const b = Math.floor(t[i]! / BucketMs);
+    if (b === last || b >= before) continue;
+    last = b;
+    if (seen.has(b)) continue;
+    seen.add(b);
+    if (await seals.isSealed(b)) out.add(b);
+  }
+  return out;
+}
+
+/** Writes index entries for (series, bucket) pairs not yet indexed; true for each pair written. */
+async function indexNew(index: LabelIndex, pairs: readonly { s: SeriesEntry; bucket: number }[], untrusted: ReadonlySet<number>, fresh: FreshBuckets | undefined): Promise<boolean[]> {
+  if (pairs.length === 0) return [];
+  // A cold process does not know what is indexed already: ask before
+  // writing, since a point read is far cheaper than a dozen writes; not
+  // in a bucket that was empty when this (only) writer first looked.
+  const present = await mapLimit(pairs, 32, async (p) => (fresh !== undefined && (await fresh.isFresh(p.bucket)) ? false : index.hasSeries(p.bucket, p.s.id)));
+  const todo: IndexEntry[] = [];
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i]!;
+    if (!present[i]) todo.push({ bucket: p.bucket, id: p.s.id, labels: p.s.labels, canonical: p.s.canonical });
+  }
+  await index.add(todo, untrusted);
+  return present.map((x) => !x);
+}
+
+/** Scratch of {@link idOrder}'s radix passes, grown as needed. */
+let radixKeys = new Uint32Array(4096);
+let radixTmpKeys = new Uint32Array(4096);
+let radixTmp = new Uint32Array(4096);
+const radixCount = new Uint32Array(256);
+
+/**
+ * The positions of `series[0..n)` in ascending id order; entries with equal
+ * ids keep their relative order. A stable LSD radix sort on the top 32
+ * bits of each id (four byte-wide passes, no comparisons, no allocation
+ * per call but the result); then runs whose top 32 bits tie (about 1e-3
+ * per 2000 series) are put in full id order by an insertion step.
+ */
+export function idOrder(series: readonly SeriesEntry[], n = series.length): Uint32Array {
+  if (n === 0) return new Uint32Array(0);
+  if (radixKeys.length < n) {
+    radixKeys = new Uint32Array(n * 2);
+    radixTmpKeys = new Uint32Array(n * 2);
+    radixTmp = new Uint32Array(n * 2);
+  }
+  let keys = radixKeys;
+  let tmpKeys = radixTmpKeys;
+  let order = new Uint32Array(n);
+  let tmp = radixTmp;
+  for (let s = 0; s < n; s++) {
+    keys[s] = series[s]!.w0 >>> 0; // the id's first 4 bytes
+    order[s] = s;
+  }
+  const count = radixCount;
+  for (let shift = 0; shift < 32; shift += 8) {
+    count.fill(0);
+    for (let s = 0; s < n; s++) count[(keys[s]! >>> shift) & 0xff]!++;
+    if (count[(keys[0]! >>> shift) & 0xff] === n) continue; // every key has this byte
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = count[b]!;
+      count[b] = sum;
+      sum += c;
+    }
+    for (let s = 0; s < n; s++) {
+      const key = keys[s]!;
+      const p = count[(key >>> shift) & 0xff]!++;
+      tmpKeys[p] = key;
+      tmp[p] = order[s]!;
+    }
+    [keys, tmpKeys] = [tmpKeys, keys];
+    const o = order;
+    order = tmp;
+    tmp = o;
+  }
+  // `order` may be the scratch array now: hand out a copy of its first n.
+  const out = order === radixTmp ? order.slice(0, n) : order;
+  for (let k = 1; k < n; k++) {
+    if (keys[k] !== keys[k - 1]) continue;
+    // Insertion step on a tie of the prefix: compare the full ids.
+    for (let j = k; j > 0 && keys[j] === keys[j - 1]; j--) {
+      const a = out[j - 1]!;
+      const b = out[j]!;
+      if (series[a]!.id <= series[b]!.id) break;
+      out[j - 1] = b;
+      out[j] = a;
+    }
+  }
+  return out;
+}
+
+/**
+ * Sorts t[from..to) (and v alongside) by time, stably, and drops all but
+ * the last of equal timestamps. Returns the new end. Already-sorted input
+ * (the common case) is only scanned.
+ */
+export function sortDedup(t: Float64Array, v: Float64Array, from: number, to: number): number {
+  let sorted = true;
+  for (let i = from + 1; i < to; i++) {
+    if (t[i]! <= t[i - 1]!) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return to;
+  const idx = Array.from({ length: to - from }, (_, i) => from + i);
+  idx.sort((a, b) => t[a]! - t[b]! || a - b);
+  const st = idx.map((i) => t[i]!);
+  const sv = new Float64Array(idx.length);
+  for (let k = 0; k < idx.length; k++) sv[k] = v[idx[k]!]!;
+  let w = from;
+  for (let k = 0; k < st.length; k++) {
+    if (k + 1 < st.length && st[k + 1] === st[k]) continue; // a later one wins
+    t[w] = st[k]!;
+    v[w] = sv[k]!;
+    w++;
+  }
+  return w;
+}
+
+/** Runs `fn` over items with at most `limit` in flight; results in order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
