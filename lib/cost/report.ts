@@ -39,8 +39,12 @@ export const LambdaAssumptions = {
   fullVcpuMb: 1769,
   /** Assumed round trips inside a region, ms (typical figures, not measured here). */
   latencyMs: { s3Put: 30, s3Get: 15, s3List: 20, dynamoWrite: 8, dynamoRead: 4 },
-  /** Our request log line plus Lambda's START/END/REPORT lines, bytes per invocation. */
-  logBytesPerInvocation: 700,
+  /**
+   * Our request log line and Lambda's START/END/REPORT lines (~700 bytes),
+   * plus the per-tenant EMF cost line (~630 bytes, functions/cost.ts), per
+   * invocation.
+   */
+  logBytesPerInvocation: 1330,
   /** Cold replacements of each write environment per day (AWS publishes no lifetime). */
   coldStartsPerEnvPerDay: 6,
   /**
