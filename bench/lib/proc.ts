@@ -48,6 +48,26 @@ export function processCpu(pid: number): { user: number; system: number } {
   return { user: s.user / clockTicksPerSecond(), system: s.system / clockTicksPerSecond() };
 }
 
+/** The live threads of `pid`: id, name (`comm`) and CPU seconds; threads that exit meanwhile are left out. */
+export function liveThreads(pid: number): { tid: number; comm: string; seconds: number }[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: { tid: number; comm: string; seconds: number }[] = [];
+  for (const tid of tids) {
+    try {
+      const { comm, ticks } = parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      out.push({ tid: Number(tid), comm, seconds: ticks / clockTicksPerSecond() });
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  return out;
+}
+
 /**
  * CPU seconds per thread name (`comm`) of the live threads, e.g. `node`
  * (the JS main thread), `libuv-worker`, `V8 DefaultWorke` (GC helpers).
@@ -56,20 +76,9 @@ export function processCpu(pid: number): { user: number; system: number } {
  */
 export function threadCpuSeconds(pid: number): Map<string, number> {
   const out = new Map<string, number>();
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      const { comm, ticks } = parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
-      const name = tid === String(pid) ? `${comm} (main)` : comm;
-      out.set(name, (out.get(name) ?? 0) + ticks / clockTicksPerSecond());
-    } catch {
-      // the thread exited meanwhile
-    }
+  for (const { tid, comm, seconds } of liveThreads(pid)) {
+    const name = tid === pid ? `${comm} (main)` : comm;
+    out.set(name, (out.get(name) ?? 0) + seconds);
   }
   return out;
 }

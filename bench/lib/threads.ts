@@ -5,28 +5,11 @@
  * concurrent compilation), later libuv's pool (fs calls, LevelDB jobs),
  * and LevelDB its compaction thread.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { clockTicksPerSecond } from './proc.ts';
+import { liveThreads } from './proc.ts';
 
 /** CPU seconds per live thread id. */
 export function tidCpuSeconds(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / clockTicksPerSecond());
-    } catch {
-      // the thread exited meanwhile
-    }
-  }
-  return out;
+  return new Map(liveThreads(pid).map((t) => [t.tid, t.seconds]));
 }
 
 /** `after - before` per thread id, as `tid-offset:seconds` in id order (offset from the process id), busy threads only. */
