@@ -7,7 +7,13 @@
  * VictoriaMetrics, which has no remote_read, through its `/api/v1/export`.
  */
 import { remoteRead } from '../../lib/remote/client.ts';
-import { MatcherType, ResponseType } from '../../lib/prompb/types.ts';
+import { decodeChunkedReadResponse, encodeReadRequest } from '../../lib/prompb/read.ts';
+import { readFrames } from '../../lib/prompb/frames.ts';
+import { snappyEncode } from '../../lib/prompb/snappy.ts';
+import { MatcherType, ResponseType, type Query } from '../../lib/prompb/types.ts';
+import { XORChunk } from '../../lib/chunkenc/xor.ts';
+import { Encoding } from '../../lib/chunkenc/chunk.ts';
+import { SampleBuffer } from '../../lib/storage/sample-buffer.ts';
 import type { PayloadIndex } from './payloads.ts';
 import { sampleHash, seriesHash } from './payloads.ts';
 import { TargetName } from './server.ts';
@@ -95,14 +101,58 @@ async function readMatching(
     }
     return acc;
   }
+  const query: Query = { startTimestampMs: index.minT, endTimestampMs: index.maxT, matchers: [{ type: MatcherType.EQ, name, value }] };
+  if (responseType === ResponseType.STREAMED_XOR_CHUNKS) {
+    await readStreamed(`${base}/api/v1/read`, query, acc, signal);
+    return acc;
+  }
   const { results } = await remoteRead(
     `${base}/api/v1/read`,
-    [{ startTimestampMs: index.minT, endTimestampMs: index.maxT, matchers: [{ type: MatcherType.EQ, name, value }] }],
+    [query],
     responseType,
     { signal },
   );
   for (const s of results[0] ?? []) add(acc, s.labels, s.timestamps, s.values);
   return acc;
+}
+
+/**
+ * One STREAMED_XOR_CHUNKS query, decoded frame by frame as it arrives:
+ * only the series being read is held (remoteRead would keep every chunk of
+ * the answer, 12 M objects for the whole 50k payload).
+ */
+async function readStreamed(url: string, query: Query, acc: Map<string, Accum>, signal?: AbortSignal): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    body: snappyEncode(encodeReadRequest({ queries: [query], acceptedResponseTypes: [ResponseType.STREAMED_XOR_CHUNKS] })),
+    signal,
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Read-Version': '0.1.0' },
+  });
+  if (!res.ok) throw new Error(`remote read {${query.matchers.map((m) => `${m.name}="${m.value}"`).join(',')}}: HTTP ${res.status}: ${await res.text()}`);
+  // A series may span consecutive frames (same labels).
+  const buf = new SampleBuffer(1024);
+  let labels: readonly BenchLabel[] | undefined;
+  let key = '';
+  const flush = () => {
+    if (labels === undefined) return;
+    const { timestamps, values } = buf.take();
+    add(acc, labels, timestamps, values);
+  };
+  for await (const msg of readFrames(res.body as unknown as AsyncIterable<Uint8Array>)) {
+    for (const s of decodeChunkedReadResponse(msg.slice()).chunkedSeries) {
+      const k = JSON.stringify(s.labels);
+      if (k !== key) {
+        flush();
+        key = k;
+        labels = s.labels;
+      }
+      for (const c of s.chunks) {
+        if (c.type !== Encoding.XOR) throw new Error(`unexpected chunk type ${c.type}`);
+        buf.drain(XORChunk.fromBytes(c.data).iterator());
+      }
+    }
+  }
+  flush();
 }
 
 function check(metric: string, got: Accum | undefined, index: PayloadIndex): MetricCheck {

@@ -1,33 +1,26 @@
 /**
  * The read path of one tenant: matchers -> label index (per bucket with
- * data) -> catalog -> segment tables -> ranged reads of just the chunks of
- * matching series -> merged series.
+ * data) and block indexes -> the matching series, sorted by labels ->
+ * batches of consecutive series whose chunks are read from the objects
+ * (segment tables, ranged reads of just the batch's chunks; block pages)
+ * -> merged series, handed out one by one (lib/tsdb/batch-load.ts).
+ *
+ * Only one batch of chunks is held at a time, sized by a byte budget, so a
+ * read of everything over thousands of uncompacted segments answers its
+ * first series after one pass over the objects and never holds the whole
+ * answer (a caller that keeps every series it is handed still does).
  */
 import type { BucketReader } from '../objstore/bucket.ts';
-import type { BlockEntry, Catalog, SegmentEntry } from '../catalog/catalog.ts';
-import { readBlockIndex, readPages, type BlockIndex } from '../block/reader.ts';
-import { ColumnBuffer, decodeColumns, peekSampleCount } from '../block/columns.ts';
+import type { BlockEntry, Catalog } from '../catalog/catalog.ts';
 import type { LabelIndex } from '../index/label-index.ts';
-import { compareLabels, labelsGet, seriesIdToHex, type Labels } from '../labels/labels.ts';
+import { labelsGet, type Labels } from '../labels/labels.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 import type { Matcher } from '../labels/matcher.ts';
-import { readSegmentTable, verifySeriesData, type SegmentTable } from '../segment/reader.ts';
-import { Encoding } from '../chunkenc/chunk.ts';
-import type {
-  ChunkQuerier,
-  ChunkSeries,
-  Querier,
-  SampleIterator,
-  SelectHints,
-  Series,
-  SeriesSet,
-} from '../storage/interface.ts';
+import type { ChunkQuerier, ChunkSeries, Querier, SampleIterator, SelectHints, Series, SeriesSet } from '../storage/interface.ts';
 import { seriesChunks, seriesColumns, SeriesIterator, type ColumnarSeries, type ColumnSlice, type SourceChunk } from '../storage/merge.ts';
 import { XorColumnEncoder } from '../chunkenc/xor-columns.ts';
-import { EncodedSeries } from './series-chunks.ts';
-
-const Empty = new Uint8Array(0);
-import { mapLimit } from './appender.ts';
+import { BatchSizer, loadBatch, planSelect, type SelectPlan, type SeriesBatch } from './batch-load.ts';
+import { loadBlockIndex } from './block-series.ts';
 import type { TableCache } from './table-cache.ts';
 import type { PageCache } from './page-cache.ts';
 
@@ -40,11 +33,9 @@ export interface QuerierDeps {
   /** Decompressed block pages, shared by tenants (keys prefixed with `cacheScope`); optional. */
   pages?: PageCache;
   cacheScope: string;
+  /** Bytes of chunks a select holds at a time (lib/tsdb/batch-load.ts). @default DefaultBatchBytes (128 MiB) */
+  batchBytes?: number;
 }
-
-/** Two ranges closer than this are read with one request. */
-const CoalesceGapBytes = 64 * 1024;
-const ObjectConcurrency = 16;
 
 /** A matching series with its stored chunks from every object. */
 export interface RawSeries {
@@ -55,206 +46,19 @@ export interface RawSeries {
 
 /**
  * Finds the series matching `matchers` with samples in [mint, maxt] and
- * loads their chunks overlapping that range. Sorted by labels.
+ * loads their chunks overlapping that range, all at once. Sorted by
+ * labels. For callers that need every series together (downsampled
+ * reads); selects go batch by batch instead.
  */
 export async function selectRaw(deps: QuerierDeps, mint: number, maxt: number, matchers: readonly Matcher[], xor = false): Promise<RawSeries[]> {
-  const { entries, segmentBuckets } = await deps.catalog.entries(mint, maxt);
-  if (entries.length === 0) return [];
-
-  // Series in segments are found through the label index of their buckets;
-  // series in blocks through the block's own index (see readBlockSeries).
-  const found = new Map<string, RawSeries>();
-  const perBucket = await Promise.all(segmentBuckets.map((b) => deps.index.select(b, matchers)));
-  for (const m of perBucket) {
-    for (const [id, labels] of m) if (!found.has(id)) found.set(id, { labels, id, chunks: [] });
-  }
-  const ids = [...found.keys()].sort();
-  const idBytes = ids.map(hexToBytes);
-
-  // Entries come in order-key order: the position ranks ties in merges.
-  await mapLimit(entries.map((entry, ord) => ({ entry, ord })), ObjectConcurrency, async ({ entry, ord }) => {
-    if (entry.kind === 'block') {
-      await readBlockSeries(deps, entry, matchers, found, mint, maxt, ord, xor);
-      return;
-    }
-    if (ids.length === 0) return;
-    const table = await deps.tables.get(deps.cacheScope + entry.id, async () => (await readSegmentTable(deps.bucket, entry.key, entry)).table);
-    const hits: number[] = [];
-    const owners: RawSeries[] = [];
-    for (let k = 0; k < ids.length; k++) {
-      const i = table.find(idBytes[k]!);
-      if (i < 0 || table.seriesMaxT(i) < mint || table.seriesMinT(i) > maxt) continue;
-      hits.push(i);
-      owners.push(found.get(ids[k]!)!);
-    }
-    if (hits.length === 0) return;
-    await readChunks(deps.bucket, entry, table, hits, owners, mint, maxt, ord);
-  });
-
-  const out = [...found.values()].filter((s) => s.chunks.length > 0);
-  out.sort((a, b) => compareLabels(a.labels, b.labels));
-  return out;
-}
-
-async function readChunks(
-  bkt: BucketReader,
-  entry: SegmentEntry,
-  table: SegmentTable,
-  hits: number[],
-  owners: RawSeries[],
-  mint: number,
-  maxt: number,
-  ord: number,
-): Promise<void> {
-  // Series data ranges in object order, coalesced into few reads.
-  const idx = hits.map((_, k) => k).sort((a, b) => table.dataOffset[hits[a]!]! - table.dataOffset[hits[b]!]!);
-  const groups: number[][] = [];
-  let gEnd = -Infinity;
-  for (const k of idx) {
-    const i = hits[k]!;
-    const off = table.dataOffset[i]!;
-    if (groups.length > 0 && off - gEnd <= CoalesceGapBytes) groups[groups.length - 1]!.push(k);
-    else groups.push([k]);
-    gEnd = Math.max(gEnd, off + table.dataLength[i]!);
-  }
-  await Promise.all(
-    groups.map(async (g) => {
-      const first = table.dataOffset[hits[g[0]!]!]!;
-      let end = first;
-      for (const k of g) end = Math.max(end, table.dataOffset[hits[k]!]! + table.dataLength[hits[k]!]!);
-      const buf = await bkt.getRange(entry.key, first, end - first);
-      for (const k of g) {
-        const i = hits[k]!;
-        const start = table.dataOffset[i]! - first;
-        const data = buf.subarray(start, start + table.dataLength[i]!);
-        verifySeriesData(table, i, data, entry.key);
-        let pos = 0;
-        for (let c = table.chunkStart[i]!; c < table.chunkStart[i + 1]!; c++) {
-          const len = table.chunkLen[c]!;
-          const minTime = table.chunkMinT[c]!;
-          const maxTime = table.chunkMaxT[c]!;
-          if (maxTime >= mint && minTime <= maxt) {
-            owners[k]!.chunks.push({ minTime, maxTime, encoding: table.chunkEnc[c]! as Encoding, data: data.subarray(pos, pos + len), order: ord });
-          }
-          pos += len;
-        }
-      }
-    }),
-  );
-}
-
-/** Scratch of EncodedSeries.encode (used synchronously only, so one per process is enough). */
-const scratchEncoder = new XorColumnEncoder();
-
-/**
- * Loads the matching series of one block, cut to [mint, maxt]: as decoded
- * columns, or, when `xor` (chunk answers) and a series lies wholly inside
- * the range, as the XOR chunks of the whole series, from the page cache or
- * encoded once and cached there (lib/tsdb/series-chunks.ts).
- */
-async function readBlockSeries(
-  deps: QuerierDeps,
-  entry: BlockEntry,
-  matchers: readonly Matcher[],
-  found: Map<string, RawSeries>,
-  mint: number,
-  maxt: number,
-  ord: number,
-  xor: boolean,
-): Promise<void> {
-  const ix = await loadBlockIndex(deps, entry);
-  const hits = ix.select(matchers).filter((i) => ix.maxT[i]! >= mint && ix.minT[i]! <= maxt);
-  if (hits.length === 0) return;
-  const sets = ix.labelSets();
-  const owners = hits.map((i) => {
-    const id = seriesIdToHex(ix.idAt(i));
-    let s = found.get(id);
-    if (s === undefined) found.set(id, (s = { labels: sets[i]!, id, chunks: [] }));
-    return s;
-  });
-  const cache = deps.pages;
-  const chunkKey = (i: number) => `${deps.cacheScope}${entry.id}/s${i}`;
-  const whole = (i: number) => xor && ix.minT[i]! >= mint && ix.maxT[i]! <= maxt;
-  // What is not cached gets decoded.
-  const todo: number[] = [];
-  for (let k = 0; k < hits.length; k++) {
-    const i = hits[k]!;
-    const hit = whole(i) ? cache?.getDerived<EncodedSeries>(chunkKey(i)) : undefined;
-    if (hit !== undefined) hit.pushTo(owners[k]!.chunks, ord);
-    else todo.push(k);
-  }
-  if (todo.length === 0) return;
-  const pages = [...new Set(todo.map((k) => ix.seriesPage[hits[k]!]!))].sort((a, b) => a - b);
-  const raw = await readPagesCached(deps, entry, ix, pages);
-  // Every series decoded into one pair of columns, sized up front; the
-  // series' source chunks are views of it (no copy per series).
-  let total = 0;
-  for (const k of todo) {
-    const i = hits[k]!;
-    total += peekSampleCount(raw.get(ix.seriesPage[i]!)!, ix.seriesOff[i]!, ix.seriesOff[i]! + ix.seriesLen[i]!);
-  }
-  const buf = new ColumnBuffer(1, Math.max(16, total));
-  const from = new Uint32Array(todo.length);
-  const to = new Uint32Array(todo.length);
-  /** 1 when the range cut samples off the series (then it is never cached whole). */
-  const cut = new Uint8Array(todo.length);
-  for (let j = 0; j < todo.length; j++) {
-    const i = hits[todo[j]!]!;
-    const off = ix.seriesOff[i]!;
-    const start = buf.n;
-    decodeColumns(raw.get(ix.seriesPage[i]!)!, off, off + ix.seriesLen[i]!, buf, `${entry.key} series ${i}`);
-    // Cut to [mint, maxt].
-    const t = buf.t;
-    let a = start;
-    while (a < buf.n && t[a]! < mint) a++;
-    let b = buf.n;
-    while (b > a && t[b - 1]! > maxt) b--;
-    from[j] = a;
-    to[j] = b;
-    cut[j] = a !== start || b !== buf.n ? 1 : 0;
-  }
-  const t = buf.t;
-  const v = buf.v;
-  for (let j = 0; j < todo.length; j++) {
-    const k = todo[j]!;
-    const i = hits[k]!;
-    if (from[j] === to[j]) continue;
-    if (whole(i) && cut[j] === 0) {
-      const enc = EncodedSeries.encode(t, v, from[j]!, to[j]!, scratchEncoder);
-      cache?.setDerived(chunkKey(i), enc);
-      enc.pushTo(owners[k]!.chunks, ord);
-      continue;
-    }
-    // Kept decoded: sample answers read them as they are; chunk answers
-    // encode them (seriesChunks).
-    const samples = { t, v, from: from[j]!, to: to[j]! };
-    owners[k]!.chunks.push({ minTime: t[from[j]!]!, maxTime: t[to[j]! - 1]!, encoding: Encoding.XOR, data: Empty, order: ord, samples });
-  }
-}
-
-/** readPages through the page cache: only pages not cached are fetched (neighbours still in one read). */
-async function readPagesCached(deps: QuerierDeps, entry: BlockEntry, ix: BlockIndex, pages: readonly number[]): Promise<Map<number, Uint8Array>> {
-  const cache = deps.pages;
-  if (cache === undefined) return readPages(deps.bucket, entry.key, ix, pages);
-  const out = new Map<number, Uint8Array>();
-  const missing: number[] = [];
-  const key = (p: number) => `${deps.cacheScope}${entry.id}/${p}`;
-  for (const p of pages) {
-    const hit = cache.get(key(p));
-    if (hit !== undefined) out.set(p, hit);
-    else missing.push(p);
-  }
-  if (missing.length > 0) {
-    for (const [p, bytes] of await readPages(deps.bucket, entry.key, ix, missing)) {
-      cache.set(key(p), bytes);
-      out.set(p, bytes);
-    }
+  const plan = await planSelect(deps, mint, maxt, matchers);
+  const batch = await loadBatch(deps, plan, 0, plan.series.length, xor);
+  const out: RawSeries[] = [];
+  for (let j = 0; j < batch.size; j++) {
+    const chunks = batch.chunksOf(j);
+    if (chunks.length > 0) out.push({ labels: plan.series[j]!.labels, id: plan.series[j]!.id, chunks });
   }
   return out;
-}
-
-function loadBlockIndex(deps: QuerierDeps, entry: BlockEntry): Promise<BlockIndex> {
-  return deps.tables.get<BlockIndex>(deps.cacheScope + entry.id, () => readBlockIndex(deps.bucket, entry.key, entry));
 }
 
 /** Label sets of the series of a block with data in [mint, maxt] that match (all of them without matchers). */
@@ -265,22 +69,97 @@ async function blockLabelSets(deps: QuerierDeps, entry: BlockEntry, mint: number
   return pos.filter((i) => ix.maxT[i]! >= mint && ix.minT[i]! <= maxt).map((i) => sets[i]!);
 }
 
-function hexToBytes(hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
+/** What a {@link BatchedSeriesSet} has done so far. */
+export interface SelectStats {
+  /** Batches loaded. */
+  batches: number;
+  /** Most chunks one batch held. */
+  maxBatchChunks: number;
+  /** Most bytes one batch held (approximate). */
+  maxBatchBytes: number;
+  /** Series handed out. */
+  series: number;
 }
 
-/** A SeriesSet over a lazily computed array. */
-function lazySet<S>(load: () => Promise<S[]>): SeriesSet<S> {
-  let items: S[] | undefined;
-  let i = -1;
-  return {
-    next: async () => {
-      items ??= await load();
-      return ++i < items.length;
-    },
-    at: () => items![i]!,
-    warnings: () => [],
-  };
+/**
+ * The series of a select, loaded batch by batch as `next()` reaches them;
+ * series without samples in the range are skipped. A batch is dropped when
+ * the next one is loaded (series handed out keep their own chunks).
+ */
+export class BatchedSeriesSet<S> implements SeriesSet<S> {
+  private plan: SelectPlan | undefined;
+  private sizer: BatchSizer | undefined;
+  private batch: SeriesBatch | undefined;
+  /** Planned series before the current batch, and before the next one. */
+  private from = 0;
+  private nextFrom = 0;
+  private done = false;
+  /** Position in the current batch. */
+  private j = -1;
+  private cur: S | undefined;
+  /** The current series is the first of its batch. */
+  private fresh = false;
+  readonly stats: SelectStats = { batches: 0, maxBatchChunks: 0, maxBatchBytes: 0, series: 0 };
+
+  constructor(
+    private readonly deps: QuerierDeps,
+    private readonly range: { mint: number; maxt: number },
+    private readonly matchers: readonly Matcher[],
+    private readonly xor: boolean,
+    /** Makes each series handed out; `newBatch` is true for the first one of a batch. */
+    private readonly make: (labels: Labels, chunks: SourceChunk[], mint: number, maxt: number, newBatch: boolean) => S,
+  ) {}
+
+  async next(): Promise<boolean> {
+    const { mint, maxt } = this.range;
+    if (this.done || mint > maxt) return false;
+    if (this.plan === undefined) {
+      this.plan = await planSelect(this.deps, mint, maxt, this.matchers);
+      this.sizer = new BatchSizer(this.plan, this.deps.batchBytes);
+    }
+    const plan = this.plan;
+    for (;;) {
+      if (this.batch === undefined || this.j + 1 >= this.batch.size) {
+        const start = this.nextFrom;
+        this.batch = undefined; // let it go before the next one is read
+        const n = this.sizer!.next(plan.series.length - start);
+        if (n === 0) {
+          this.done = true;
+          return false;
+        }
+        const batch = await loadBatch(this.deps, plan, start, start + n, this.xor, this.stats.batches % 2 === 1);
+        this.sizer!.observe(n, batch.byteSize);
+        this.stats.batches++;
+        this.stats.maxBatchChunks = Math.max(this.stats.maxBatchChunks, batch.chunkCount);
+        this.stats.maxBatchBytes = Math.max(this.stats.maxBatchBytes, batch.byteSize);
+        this.batch = batch;
+        this.from = start;
+        this.nextFrom = start + n;
+        this.j = -1;
+        this.fresh = true;
+      }
+      const j = ++this.j;
+      const chunks = this.batch.chunksOf(j);
+      if (chunks.length === 0) continue;
+      this.cur = this.make(plan.series[this.from + j]!.labels, chunks, mint, maxt, this.fresh);
+      this.fresh = false;
+      this.stats.series++;
+      return true;
+    }
+  }
+
+  at(): S {
+    return this.cur!;
+  }
+
+  warnings(): readonly string[] {
+    return [];
+  }
+}
+
+/** The number of samples an XOR chunk holds (its first two bytes, big-endian). */
+function xorSampleCount(data: Uint8Array): number {
+  return data.length < 2 ? 0 : (data[0]! << 8) | data[1]!;
 }
 
 class MergedSeries implements Series, ColumnarSeries {
@@ -295,8 +174,44 @@ class MergedSeries implements Series, ColumnarSeries {
     return new SeriesIterator(this.chunks, this.mint, this.maxt);
   }
 
+  /**
+   * Decoded block columns are handed out as views (seriesColumns);
+   * anything else is drained once into one pair of columns sized by the
+   * chunks' sample counts (segments hold many small chunks: one pair of
+   * arrays per chunk would cost kilobytes per sample).
+   */
   columns(): ColumnSlice[] {
-    return seriesColumns(this.chunks, this.mint, this.maxt);
+    let cap = 0;
+    let encoded = false;
+    for (const c of this.chunks) {
+      if (c.samples !== undefined) cap += c.samples.to - c.samples.from;
+      else {
+        encoded = true;
+        cap += xorSampleCount(c.data);
+      }
+    }
+    if (!encoded) return seriesColumns(this.chunks, this.mint, this.maxt);
+    let t = new Float64Array(cap);
+    let v = new Float64Array(cap);
+    const it = new SeriesIterator(this.chunks, this.mint, this.maxt);
+    let n = 0;
+    while (it.next()) {
+      if (n === t.length) {
+        // Only if a chunk's header undercounts: grow rather than drop samples.
+        const t2 = new Float64Array(2 * n + 16);
+        t2.set(t);
+        t = t2;
+        const v2 = new Float64Array(2 * n + 16);
+        v2.set(v);
+        v = v2;
+      }
+      t[n] = it.atT();
+      v[n] = it.atV();
+      n++;
+    }
+    const e = it.err();
+    if (e !== null) throw e;
+    return n === 0 ? [] : [{ t, v, from: 0, to: n }];
   }
 }
 
@@ -308,12 +223,11 @@ abstract class BaseQuerier {
     protected readonly maxt: number,
   ) {}
 
-  /** `xor`: the series are wanted as XOR chunks (see readBlockSeries). */
-  protected async load(hints: SelectHints | undefined, matchers: Matcher[], xor = false): Promise<{ raw: RawSeries[]; mint: number; maxt: number }> {
-    const mint = hints === undefined ? this.mint : Math.max(this.mint, hints.start);
-    const maxt = hints === undefined ? this.maxt : Math.min(this.maxt, hints.end);
-    if (mint > maxt) return { raw: [], mint, maxt };
-    return { raw: await selectRaw(this.deps, mint, maxt, matchers, xor), mint, maxt };
+  protected range(hints: SelectHints | undefined): { mint: number; maxt: number } {
+    return {
+      mint: hints === undefined ? this.mint : Math.max(this.mint, hints.start),
+      maxt: hints === undefined ? this.maxt : Math.min(this.maxt, hints.end),
+    };
   }
 
   async close(): Promise<void> {}
@@ -325,10 +239,7 @@ abstract class BaseQuerier {
  */
 export class TenantQuerier extends BaseQuerier implements Querier {
   select(_sortSeries: boolean, hints: SelectHints | undefined, ...matchers: Matcher[]): SeriesSet<Series> {
-    return lazySet(async () => {
-      const { raw, mint, maxt } = await this.load(hints, matchers);
-      return raw.map((s) => new MergedSeries(s.labels, s.chunks, mint, maxt));
-    });
+    return new BatchedSeriesSet(this.deps, this.range(hints), matchers, false, (labels, chunks, mint, maxt) => new MergedSeries(labels, chunks, mint, maxt));
   }
 
   async labelNames(...matchers: Matcher[]): Promise<string[]> {
@@ -378,11 +289,11 @@ function sortedUtf8(s: Set<string>): string[] {
 /** Like TenantQuerier, with each series as chunks for STREAMED_XOR_CHUNKS. */
 export class TenantChunkQuerier extends BaseQuerier implements ChunkQuerier {
   select(_sortSeries: boolean, hints: SelectHints | undefined, ...matchers: Matcher[]): SeriesSet<ChunkSeries> {
-    return lazySet(async () => {
-      const { raw, mint, maxt } = await this.load(hints, matchers, true);
-      // Chunks encoded here go into one buffer, each a view of it; stored ones pass as they are.
-      const enc = new XorColumnEncoder();
-      return raw.map((s) => ({ labels: s.labels, chunks: seriesChunks(s.chunks, mint, maxt, enc) }));
+    // Chunks encoded here go into one buffer per batch, each a view of it; stored ones pass as they are.
+    let enc = new XorColumnEncoder();
+    return new BatchedSeriesSet(this.deps, this.range(hints), matchers, true, (labels, chunks, mint, maxt, newBatch) => {
+      if (newBatch) enc = new XorColumnEncoder();
+      return { labels, chunks: seriesChunks(chunks, mint, maxt, enc) };
     });
   }
 }
