@@ -32,7 +32,8 @@ import { DefaultLevels, Hour, plan, type CompactionJob } from './planner.ts';
 import { gather, SegmentPrefetch, type GatheredSeries } from './sources.ts';
 import { sweepOrphans } from './orphans.ts';
 import { DefaultSealDelayMs, sealIndexes } from './seal.ts';
-import { labelsFromObjects, refreshExpiringIndexes } from './index-refresh.ts';
+import { ensureWeekLayout, labelsFromObjects, refreshExpiringIndexes } from './index-refresh.ts';
+import { indexBucketRange, indexBucketsOfDays } from '../index/keys.ts';
 import { maintain, type MaintenanceResult } from './maintenance.ts';
 import { KeepForever, type RetentionPolicy } from './retention.ts';
 
@@ -84,8 +85,8 @@ export interface CompactionRun extends Partial<MaintenanceResult> {
   samplesWritten: number;
   objectsDeleted: number;
   orphansDeleted: number;
-  /** Days whose label index was dropped because only blocks hold them now (lib/compact/seal.ts). */
-  indexDaysSealed: number;
+  /** Index buckets (weeks) whose label index was dropped or left to expire because only blocks hold them now (lib/compact/seal.ts). */
+  indexWeeksSealed: number;
 }
 
 
@@ -126,7 +127,7 @@ export class Compactor {
 
   /** One compaction run: every ready job of every level, then due deletions. */
   async run(opts: { force?: boolean } = {}): Promise<CompactionRun> {
-    const res: CompactionRun = { leased: false, jobs: 0, blocksWritten: 0, inputsReplaced: 0, samplesWritten: 0, objectsDeleted: 0, orphansDeleted: 0, indexDaysSealed: 0 };
+    const res: CompactionRun = { leased: false, jobs: 0, blocksWritten: 0, inputsReplaced: 0, samplesWritten: 0, objectsDeleted: 0, orphansDeleted: 0, indexWeeksSealed: 0 };
     const lease = new Lease({ kv: this.s.kv, name: 'compact', holder: this.holder, ttlMs: this.leaseTtlMs, now: this.now });
     if (!(await lease.acquire())) {
       const cur = await lease.current();
@@ -135,10 +136,12 @@ export class Compactor {
     }
     res.leased = true;
     let lastEntries: Recorded[] = [];
-    // Days still holding segments 20 days on (compaction was down, or fails on them): keep their label index from expiring.
+    // Weeks still holding segments 20 days after they ended (compaction was down, or fails on them): keep their label index from expiring.
     const refresh = (entries: readonly Recorded[]) =>
-      refreshExpiringIndexes(this.s, entries, this.now(), (b, n) => this.progress(`tenant ${this.s.tenant}: day ${isoTime(b * 86_400_000).slice(0, 10)} still holds segments ${Math.floor((this.now() - b * 86_400_000) / 86_400_000)} days on: refreshed the label index of ${n} series`));
+      refreshExpiringIndexes(this.s, entries, this.now(), (b, n) => this.progress(`tenant ${this.s.tenant}: week of ${isoTime(b * 86_400_000).slice(0, 10)} still holds segments ${Math.floor((this.now() - indexBucketRange(b)[1] - 1) / 86_400_000)} days after it ended: refreshed the label index of ${n} series`));
     try {
+      // Once per tenant: data written while index buckets were days gets its week index (lib/compact/index-refresh.ts).
+      await ensureWeekLayout(this.s, await this.s.catalog.all(), this.now(), (b, n) => this.progress(`tenant ${this.s.tenant}: week of ${isoTime(b * 86_400_000).slice(0, 10)}: label index rebuilt in the week layout (${n} series)`));
       try {
         for (let pass = 0; pass < MaxPasses; pass++) {
           const entries = await this.s.catalog.all();
@@ -161,17 +164,17 @@ export class Compactor {
       }
       await refresh(lastEntries);
       Object.assign(res, await maintain(this.s, { ...this.maintenance, topLevel: this.levels.length, force: opts.force ?? false, graceMs: this.graceMs, quality: this.quality, now: this.now, progress: this.progress, renew: async () => { if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`); } }));
-      res.indexDaysSealed = (
+      res.indexWeeksSealed = (
         await sealIndexes(
           this.s,
           this.now(),
-          (b, items) => this.progress(`tenant ${this.s.tenant}: day ${isoTime(b * 86_400_000).slice(0, 10)} lives in blocks only: ${this.indexItemsExpire ? 'its label index items are left to expire' : `dropped ${items} label index items`}`),
+          (b, items) => this.progress(`tenant ${this.s.tenant}: week of ${isoTime(b * 86_400_000).slice(0, 10)} lives in blocks only: ${this.indexItemsExpire ? 'its label index items are left to expire' : `dropped ${items} label index items`}`),
           // Forced runs seal at once (an operator's "everything now"); see lib/compact/seal.ts for the race this delay closes.
           opts.force === true ? 0 : this.sealDelayMs,
           this.indexItemsExpire,
         )
       ).length;
-      if (res.indexDaysSealed > 0 || res.jobs > 0) await this.s.kv.reclaim?.();
+      if (res.indexWeeksSealed > 0 || res.jobs > 0) await this.s.kv.reclaim?.();
       const deletions = new Deletions(this.s.kv);
       res.objectsDeleted = await deletions.run(this.now(), this.s.bucket, this.s.catalog, (t) => this.progress(`tenant ${this.s.tenant}: deleted ${t.key}`));
       res.orphansDeleted = await sweepOrphans(this.s.bucket, this.s.catalog, deletions, this.now() - this.graceMs, (k) => this.progress(`tenant ${this.s.tenant}: deleted orphan ${k}`));
@@ -249,7 +252,8 @@ export class Compactor {
   private async fillLabels(series: Map<string, GatheredSeries>, inputs: readonly Recorded[]): Promise<void> {
     const missing = [...series].filter(([, s]) => s.labels === undefined);
     if (missing.length === 0) return;
-    const buckets = [...new Set(inputs.flatMap((r) => r.buckets))];
+    // The label index is kept per week (lib/index/keys.ts); inputs are recorded per day.
+    const buckets = indexBucketsOfDays(inputs.flatMap((r) => r.buckets));
     for (const b of buckets) {
       const all = await this.s.index.allSeries(b);
       for (const [hex, s] of missing) {
@@ -260,7 +264,7 @@ export class Compactor {
     }
     let still = missing.filter(([, s]) => s.labels === undefined);
     if (still.length > 0) {
-      // The day's index items expired (compaction was down 30 days or more): the labels are in the day's other objects.
+      // The week's index items expired (compaction was down 30 days or more): the labels are in the week's other objects.
       const all = await this.s.catalog.all();
       const found = new Map<string, Uint8Array>();
       for (const b of buckets) await labelsFromObjects(this.s, b, all, found);

@@ -1,19 +1,22 @@
 /**
  * Garbage collection of the label index, so that it does not grow without
- * bound while series churn: the index partitions of a day bucket are
- * removed once nothing in the catalog is recorded in that bucket any more
- * and the bucket ended longer ago than the longest retention of the
- * tenant (so any data written there later would expire at once anyway).
- * Never when some resolution is kept forever.
+ * bound while series churn: the index partitions of an index bucket (a
+ * week, lib/index/keys.ts) are removed once nothing in the catalog is
+ * recorded in any day of that week any more and the week ended longer ago
+ * than the longest retention of the tenant (so any data written there
+ * later would expire at once anyway). Never when some resolution is kept
+ * forever.
  *
- * Items: pk `indexgc`, sk the bucket key (lib/index/keys.ts), value `01`.
- * Retention writes the item for every bucket of the entries it expires
- * before it removes their catalog entries, so a crash cannot leave an empty
- * bucket behind unscheduled. Collecting a bucket:
+ * Items: pk `indexgc`, sk the index bucket key (`w<9 digits>`), value `01`.
+ * Retention writes the item for the week of every day bucket of the entries
+ * it expires before it removes their catalog entries, so a crash cannot
+ * leave an empty week behind unscheduled. Items with a day key (no `w`,
+ * written before index buckets were weeks) are dropped unprocessed: the
+ * day-layout items they name are never read. Collecting a week:
  *
- * 1. skip it (and drop the item) if the catalog still has entries in it:
- *    retention schedules it again when it expires them;
- * 2. keep the item and wait while the bucket is younger than the longest
+ * 1. skip it (and drop the item) if the catalog still has entries in one
+ *    of its days: retention schedules it again when it expires them;
+ * 2. keep the item and wait while the week is younger than the longest
  *    retention;
  * 3. delete the postings named by the labels of its `series` records, then
  *    (lib/index/gc.ts) per name in `names` the postings of each value in
@@ -26,7 +29,7 @@
  */
 import type { KVStore } from '../kvstore/kvstore.ts';
 import { CatalogPartition } from '../catalog/catalog.ts';
-import { bucketKey, bucketRange, IndexKeys, parseBucketKey } from '../index/keys.ts';
+import { bucketKey, daysOfIndexBucket, indexBucketKey, indexBucketRange, IndexKeys, indexBucketsOfDays, parseIndexBucketKey } from '../index/keys.ts';
 import { dropBucketIndex } from '../index/gc.ts';
 import { decodeLabels } from '../labels/labels.ts';
 import type { RetentionPolicy } from './retention.ts';
@@ -40,23 +43,41 @@ export function indexGcEnabled(policy: RetentionPolicy): boolean {
   return policy.raw > 0 && policy.fiveMinutes > 0 && policy.oneHour > 0;
 }
 
-/** Whether a bucket is old enough under `policy` to lose its index once empty. */
+/** Whether an index bucket (any day of the week) is old enough under `policy` to lose its index once empty. */
 export function indexGcDue(policy: RetentionPolicy, bucket: number, now: number): boolean {
   if (!indexGcEnabled(policy)) return false;
-  return bucketRange(bucket)[1] < now - Math.max(policy.raw, policy.fiveMinutes, policy.oneHour);
+  return indexBucketRange(bucket)[1] < now - Math.max(policy.raw, policy.fiveMinutes, policy.oneHour);
 }
 
-/** Writes the pending items of the given buckets (idempotent). */
-export async function scheduleIndexGc(kv: KVStore, buckets: readonly number[]): Promise<void> {
-  if (buckets.length === 0) return;
-  await kv.batchPut(buckets.map((b) => ({ pk: IndexGcPartition, sk: bucketKey(b), value: Present })));
+/** Writes the pending items of the weeks of the given day buckets (idempotent). */
+export async function scheduleIndexGc(kv: KVStore, days: readonly number[]): Promise<void> {
+  if (days.length === 0) return;
+  await kv.batchPut(indexBucketsOfDays(days).map((b) => ({ pk: IndexGcPartition, sk: indexBucketKey(b), value: Present })));
 }
 
-/** Buckets with a pending item. */
+/** Index buckets (weeks, by their Mondays) with a pending item. */
 export async function pendingIndexGc(kv: KVStore): Promise<number[]> {
-  const out: number[] = [];
-  for await (const it of kv.query(IndexGcPartition)) out.push(parseBucketKey(it.sk));
-  return out;
+  return (await scanPending(kv)).weeks;
+}
+
+/** The pending weeks, and the keys of items of the day layout (see the file comment). */
+async function scanPending(kv: KVStore): Promise<{ weeks: number[]; legacy: { pk: string; sk: string }[] }> {
+  const weeks: number[] = [];
+  const legacy: { pk: string; sk: string }[] = [];
+  for await (const it of kv.query(IndexGcPartition)) {
+    const b = parseIndexBucketKey(it.sk);
+    if (b !== undefined) weeks.push(b);
+    else legacy.push({ pk: IndexGcPartition, sk: it.sk });
+  }
+  return { weeks, legacy };
+}
+
+/** Whether the catalog records anything in a day of the week of `bucket`. */
+async function weekInCatalog(kv: KVStore, bucket: number): Promise<boolean> {
+  const days = daysOfIndexBucket(bucket);
+  const range = { start: `${bucketKey(days[0]!)}/`, end: `${bucketKey(days[days.length - 1]!)}/\u007f` };
+  for await (const _ of kv.query(CatalogPartition, { ...range, limit: 1 })) return true;
+  return false;
 }
 
 /** What one GC pass did. */
@@ -68,11 +89,11 @@ export interface IndexGcResult {
 /** Carries out the pending items that are due. */
 export async function runIndexGc(kv: KVStore, policy: RetentionPolicy, now: number, onBucket?: (bucket: number, items: number) => void): Promise<IndexGcResult> {
   const res: IndexGcResult = { buckets: 0, items: 0 };
-  for (const b of await pendingIndexGc(kv)) {
-    const sk = bucketKey(b);
-    let inCatalog = false;
-    for await (const _ of kv.query(CatalogPartition, { prefix: `${sk}/`, limit: 1 })) inCatalog = true;
-    if (inCatalog || !indexGcEnabled(policy)) {
+  const { weeks, legacy } = await scanPending(kv);
+  if (legacy.length > 0) await kv.batchDelete(legacy);
+  for (const b of weeks) {
+    const sk = indexBucketKey(b);
+    if (!indexGcEnabled(policy) || (await weekInCatalog(kv, b))) {
       await kv.batchDelete([{ pk: IndexGcPartition, sk }]);
       continue;
     }
@@ -87,7 +108,7 @@ export async function runIndexGc(kv: KVStore, policy: RetentionPolicy, now: numb
 }
 
 /**
- * Deletes every index item of one bucket. First the postings named by the
+ * Deletes every index item of one index bucket (any day of the week). First the postings named by the
  * labels of its series records (point deletes: this also reaches postings
  * whose names or values items a failed write never made), then everything
  * reachable from its names partition, series records last

@@ -1,33 +1,38 @@
 /**
- * The safety net of label-index expiry (lib/index/expiry.ts): a day's index
- * items expire 30 days after the day at the earliest, and are needed as
- * long as the day holds segments. Compaction normally turns a day's
- * segments into blocks within hours. A day that still holds segments after
- * a run's jobs (compaction was down, or keeps failing on it) and ended 20
- * days ago or more gets its index refreshed: every item of the day is
- * written again, which gives them a new expiry (the store stamps them;
- * nothing changes on a store that does not expire items). Run after the
- * jobs, so backfilled old days, compacted in the same run, cost nothing;
- * a job that needs labels its day's index no longer has finds them the
- * same way (the compactor's fillLabels, {@link labelsFromObjects}).
+ * The safety net of label-index expiry (lib/index/expiry.ts): a week's
+ * index items expire 30 days after the week at the earliest, and are needed
+ * as long as some day of the week holds segments. Compaction normally turns
+ * a day's segments into blocks within hours. A week that still holds
+ * segments after a run's jobs (compaction was down, or keeps failing on
+ * it) and ended 20 days ago or more gets its index refreshed: every item of
+ * the week is written again, which gives them a new expiry (the store
+ * stamps them; nothing changes on a store that does not expire items). Run
+ * after the jobs, so backfilled old weeks, compacted in the same run, cost
+ * nothing; a job that needs labels its week's index no longer has finds
+ * them the same way (the compactor's fillLabels, {@link labelsFromObjects}).
  *
- * What is written: every series record the day still has, plus the labels
- * the day's segments carry and those of blocks overlapping the day, so that
- * even a day whose items may already have expired (compaction down for
- * more than 30 days) gets a complete index back: every series of a day's
- * segments has its labels in one of the day's segments or, if that segment
- * was compacted already, in a block of the day. Until that run, readers
- * of such a day may miss series whose items expired (never samples:
- * segments stay in S3 and are compacted by that run).
+ * What is written: every series record the week still has, plus the labels
+ * the week's segments carry and those of blocks overlapping the week, so
+ * that even a week whose items may already have expired (compaction down
+ * for more than 30 days) gets a complete index back: every series of a
+ * week's segments has its labels in one of the week's segments or, if that
+ * segment was compacted already, in a raw block of the week. Until that
+ * run, readers of such a week may miss series whose items expired (never
+ * samples: segments stay in S3 and are compacted by that run).
  *
- * Items: pk `indexrefresh`, sk the bucket key, value the refresh time (ms,
- * text), so a day stuck with segments is refreshed once per 20 days, not
- * every run.
+ * Items: pk `indexrefresh`, sk the index bucket key (`w<9 digits>`), value
+ * the refresh time (ms, text), so a week stuck with segments is refreshed
+ * once per 20 days, not every run.
+ *
+ * The same rebuild moves data written before index buckets were weeks
+ * (items `ix/<day>/…`, which nothing reads) to the week layout:
+ * {@link ensureWeekLayout}, run at the start of every compaction run, does
+ * it once per tenant, for every week that still holds segments.
  */
 import type { Recorded } from '../catalog/catalog.ts';
 import type { TenantStores } from '../tsdb/db.ts';
 import type { IndexEntry } from '../index/label-index.ts';
-import { bucketKey, bucketRange } from '../index/keys.ts';
+import { indexBucketKey, indexBucketOfDay, indexBucketRange, indexBucketsOfDays, legacyDaySeriesPk } from '../index/keys.ts';
 import { IndexExpiryMs, IndexRefreshAfterMs, indexRefreshDue } from '../index/expiry.ts';
 import { decodeLabels, encodeLabels, seriesIdToHex } from '../labels/labels.ts';
 import { readSegmentTable } from '../segment/reader.ts';
@@ -35,23 +40,33 @@ import { readBlockIndex } from '../block/reader.ts';
 
 export const IndexRefreshPartition = 'indexrefresh';
 
+/** pk of the item recording that a tenant's label index is in the week layout (sk {@link WeekLayoutKey}). */
+export const IndexLayoutPartition = 'indexlayout';
+export const WeekLayoutKey = 'week';
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** The index buckets (weeks) in which `entries` record segments, ascending. */
+function segmentWeeks(entries: readonly Recorded[]): number[] {
+  const days = new Set<number>();
+  for (const r of entries) if (r.entry.kind === 'segment') for (const b of r.buckets) days.add(b);
+  return indexBucketsOfDays(days);
+}
+
 /**
- * Refreshes the label index of every day in `entries` (the catalog) that
- * holds segments and is due ({@link indexRefreshDue}). Returns the days
- * refreshed.
+ * Refreshes the label index of every week in `entries` (the catalog) that
+ * holds segments and is due ({@link indexRefreshDue}). Returns the weeks
+ * refreshed (their Mondays).
  */
 export async function refreshExpiringIndexes(s: TenantStores, entries: readonly Recorded[], now: number, onRefresh?: (bucket: number, series: number) => void): Promise<number[]> {
-  const due = new Set<number>();
-  for (const r of entries) if (r.entry.kind === 'segment') for (const b of r.buckets) if (indexRefreshDue(b, now)) due.add(b);
   const done: number[] = [];
-  for (const b of [...due].sort((x, y) => x - y)) {
-    const sk = bucketKey(b);
+  for (const b of segmentWeeks(entries)) {
+    if (!indexRefreshDue(b, now)) continue;
+    const sk = indexBucketKey(b);
     const last = await s.kv.get(IndexRefreshPartition, sk);
     if (last !== undefined && now - Number(dec.decode(last)) < IndexRefreshAfterMs) continue;
-    const n = await refreshDay(s, b, entries, now >= bucketRange(b)[1] + 1 + IndexExpiryMs);
+    const n = await refreshWeek(s, b, entries, now >= indexBucketRange(b)[1] + 1 + IndexExpiryMs);
     await s.kv.batchPut([{ pk: IndexRefreshPartition, sk, value: enc.encode(String(now)) }]);
     done.push(b);
     onRefresh?.(b, n);
@@ -60,16 +75,47 @@ export async function refreshExpiringIndexes(s: TenantStores, entries: readonly 
 }
 
 /**
+ * Once per tenant: rebuilds, from the labels its objects carry, the index
+ * of every week holding segments of a day that has a series partition in
+ * the day layout (written before index buckets were weeks: its series may
+ * be indexed there only), then records that the tenant is in the week
+ * layout. One point query per day holding segments, once; a store written
+ * in the week layout only just gets the record. Returns the weeks rebuilt.
+ * Idempotent; a crash before the record is written only repeats it.
+ */
+export async function ensureWeekLayout(s: TenantStores, entries: readonly Recorded[], now: number, onRebuild?: (bucket: number, series: number) => void): Promise<number[]> {
+  if ((await s.kv.get(IndexLayoutPartition, WeekLayoutKey)) !== undefined) return [];
+  const days = new Set<number>();
+  for (const r of entries) if (r.entry.kind === 'segment') for (const b of r.buckets) days.add(b);
+  const weeks = new Set<number>();
+  for (const d of days) {
+    if (weeks.has(indexBucketOfDay(d))) continue;
+    for await (const _ of s.kv.query(legacyDaySeriesPk(d), { limit: 1 })) weeks.add(indexBucketOfDay(d));
+  }
+  const done: number[] = [];
+  for (const b of [...weeks].sort((x, y) => x - y)) {
+    const n = await refreshWeek(s, b, entries, true);
+    done.push(b);
+    onRebuild?.(b, n);
+  }
+  await s.kv.batchPut([{ pk: IndexLayoutPartition, sk: WeekLayoutKey, value: enc.encode(String(now)) }]);
+  return done;
+}
+
+/**
  * Adds to `into` (series id hex -> canonical labels) the labels carried by
- * the objects recorded in `bucket`: its segments (series with samples in
- * the day that carry labels) and its raw blocks. Every series of a day's
- * segments has its labels in one of them. Series already in `into` are
- * kept. One GET per segment and one ranged GET per block.
+ * the objects recorded in any day of the week of `bucket`: its segments
+ * (series with samples in the week that carry labels) and its raw blocks.
+ * Every series of a week's segments has its labels in one of them (a
+ * writer sends a series' labels with its first segment of the week).
+ * Series already in `into` are kept. One GET per segment and one ranged
+ * GET per block.
  */
 export async function labelsFromObjects(s: TenantStores, bucket: number, entries: readonly Recorded[], into: Map<string, Uint8Array>): Promise<void> {
-  const [from, to] = bucketRange(bucket);
+  const week = indexBucketOfDay(bucket);
+  const [from, to] = indexBucketRange(week);
   for (const r of entries) {
-    if (!r.buckets.includes(bucket)) continue;
+    if (!r.buckets.some((d) => indexBucketOfDay(d) === week)) continue;
     if (r.entry.kind === 'segment') {
       const { table } = await readSegmentTable(s.bucket, r.entry.key, r.entry);
       for (let i = 0; i < table.numSeries; i++) {
@@ -89,16 +135,18 @@ export async function labelsFromObjects(s: TenantStores, bucket: number, entries
 }
 
 /**
- * Writes the whole index of one day again, from its series records and, if
- * items may have expired already (`rebuild`), from the labels its objects
- * carry. Returns the number of series indexed.
+ * Writes the whole index of one week again, from its series records and,
+ * if items may have expired already or were never written in this layout
+ * (`rebuild`), from the labels its objects carry. Returns the number of
+ * series indexed.
  */
-async function refreshDay(s: TenantStores, bucket: number, entries: readonly Recorded[], rebuild: boolean): Promise<number> {
+async function refreshWeek(s: TenantStores, bucket: number, entries: readonly Recorded[], rebuild: boolean): Promise<number> {
+  const week = indexBucketOfDay(bucket);
   const labels = new Map<string, Uint8Array>();
-  for (const [id, ls] of await s.index.allSeries(bucket)) labels.set(id, encodeLabels(ls));
-  if (rebuild) await labelsFromObjects(s, bucket, entries, labels);
+  for (const [id, ls] of await s.index.allSeries(week)) labels.set(id, encodeLabels(ls));
+  if (rebuild) await labelsFromObjects(s, week, entries, labels);
   const todo: IndexEntry[] = [];
-  for (const [id, canonical] of labels) todo.push({ bucket, id, labels: decodeLabels(canonical, 0, canonical.length), canonical });
+  for (const [id, canonical] of labels) todo.push({ bucket: week, id, labels: decodeLabels(canonical, 0, canonical.length), canonical });
   await s.index.add(todo, 'all');
   return todo.length;
 }

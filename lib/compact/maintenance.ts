@@ -41,7 +41,7 @@ export async function maintain(s: TenantStores, opts: MaintenanceOptions): Promi
   }
   res.expiredObjects = (await applyRetention(s, policy, opts.now(), opts.graceMs, (key) => opts.progress(`tenant ${s.tenant}: ${key} expired`))).expired;
   res.indexBucketsRemoved = (
-    await runIndexGc(s.kv, policy, opts.now(), (b, n) => opts.progress(`tenant ${s.tenant}: day ${new Date(b * 86_400_000).toISOString().slice(0, 10)} expired: removed ${n} label index items`))
+    await runIndexGc(s.kv, policy, opts.now(), (b, n) => opts.progress(`tenant ${s.tenant}: week of ${new Date(b * 86_400_000).toISOString().slice(0, 10)} expired: removed ${n} label index items`))
   ).buckets;
   return res;
 }

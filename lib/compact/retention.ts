@@ -9,9 +9,9 @@
  * Removing an expired object follows compaction's order: the tombstone
  * first (lib/compact/deletions.ts: the object is deleted after the grace
  * period, when no query can still be reading it), then its catalog entries.
- * Before either, the index buckets it was recorded in are scheduled for
- * index GC (lib/compact/index-gc.ts), so a crash never leaves a bucket
- * emptied of catalog entries but never collected.
+ * Before either, the index buckets (weeks) of the days it was recorded in
+ * are scheduled for index GC (lib/compact/index-gc.ts), so a crash never
+ * leaves a week emptied of catalog entries but never collected.
  */
 import { resolutionOf } from '../catalog/catalog.ts';
 import { Resolution } from '../block/format.ts';

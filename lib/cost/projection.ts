@@ -17,8 +17,13 @@ export interface MeasuredFigures {
   writeMemoryMb: number;
   /** Log bytes one invocation sends to CloudWatch Logs (our line plus Lambda's START/END/REPORT). */
   logBytesPerInvocation: number;
-  /** Usage of indexing one series for one day (first sight in a day bucket), beyond a steady request. */
-  perSeriesDay: Usage;
+  /**
+   * Usage of indexing one series for one label-index bucket (its first
+   * sight in the bucket), beyond a steady request.
+   */
+  perSeriesBucket: Usage;
+  /** Width of a label-index bucket, days (lib/index/keys.ts: a week). A steady series is new once per bucket. */
+  indexBucketDays: number;
   /** Compaction (with Lambda) per sample ingested. */
   compactionPerSample: Usage;
   /** Bytes held per sample after compaction: S3 objects, DynamoDB items (with overhead). */
@@ -26,10 +31,10 @@ export interface MeasuredFigures {
   dynamoBytesPerSample: number;
   /**
    * Label-index bytes (with DynamoDB's per-item overhead) of one series for
-   * one day that stay stored until they expire, and for how many days
-   * (0 when sealing deletes them).
+   * one bucket that stay stored until they expire, and for how many days
+   * from the bucket's start (0 when sealing deletes them).
    */
-  indexBytesPerSeriesDay?: number;
+  indexBytesPerSeriesBucket?: number;
   indexHeldDays?: number;
 }
 
@@ -86,7 +91,7 @@ export function project(m: MeasuredFigures, s: Scenario): Projection {
     logBytes: m.perRequest.logBytes + m.logBytesPerInvocation,
   };
   const requests = addUsage(zeroUsage(), oneRequest, requestsPerMonth);
-  const index = addUsage(zeroUsage(), m.perSeriesDay, s.activeSeries * 30);
+  const index = addUsage(zeroUsage(), m.perSeriesBucket, (s.activeSeries * 30) / m.indexBucketDays);
   // Each cold environment asks once per series it meets: with requests spread
   // over environments, every environment meets about every series.
   const envs = Math.max(1, Math.ceil(concurrency));
@@ -95,8 +100,10 @@ export function project(m: MeasuredFigures, s: Scenario): Projection {
   const total = [index, coldRechecks, compaction].reduce((a, b) => addUsage(a, b), requests);
 
   const monthlyUsageCost = usageCost(total);
-  // Index items left to expire: at any time, `indexHeldDays` days of every active series are stored (a running cost, not one that accumulates).
-  const indexHeldBytes = s.activeSeries * (m.indexBytesPerSeriesDay ?? 0) * (m.indexHeldDays ?? 0);
+  // Index items left to expire: at any time, every active series has the
+  // items of `indexHeldDays / indexBucketDays` buckets stored (a running
+  // cost, not one that accumulates).
+  const indexHeldBytes = (s.activeSeries * (m.indexBytesPerSeriesBucket ?? 0) * (m.indexHeldDays ?? 0)) / m.indexBucketDays;
   monthlyUsageCost.dynamodb_storage = storageCost(0, indexHeldBytes, 1).dynamodb_storage ?? 0;
   const scale = 1e7 / spm;
   const ingest: CostBreakdown = {};

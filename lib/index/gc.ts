@@ -1,7 +1,8 @@
 /**
- * Removing a whole time bucket from the label index. Used when a day's
- * data lives only in blocks (which carry their own label index) and when
- * retention has removed a day entirely.
+ * Removing a whole index bucket (a week; any day of it may be given) from
+ * the label index. Used when a week's data lives only in blocks (which
+ * carry their own label index) and when retention has removed a week
+ * entirely.
  *
  * The bucket's partitions are found from its `names` partition: for each
  * name, its `values/<name>` partition, and for each value the postings

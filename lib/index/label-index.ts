@@ -1,18 +1,24 @@
 /**
  * The label index, written once over the KVStore interface (so it serves
- * LevelDB and DynamoDB alike): per time bucket, the series present in it,
- * the postings of each label pair, and the label names and values. Schema in
- * SCHEMA.md.
+ * LevelDB and DynamoDB alike): per index bucket (a week, lib/index/keys.ts),
+ * the series present in it, the postings of each label pair, and the label
+ * names and values. Schema in docs/storage-format.md ("Index store").
+ *
+ * Every `bucket` argument is an index bucket, and any day bucket of the
+ * week may stand for it (keys round it down to the week's Monday): a
+ * reader holding the catalog's day buckets passes them as they are and
+ * gets the series of the whole week, a superset it filters by time
+ * through the objects it reads.
  *
  * Crash-safe order: a series' postings, names and values are written before
  * its series record, so a present series record means the series is fully
  * indexed for that bucket (`hasSeries` relies on it).
  */
-import type { KVItem, KVStore } from '../kvstore/kvstore.ts';
+import { kvGetMany, type KVItem, type KVStore } from '../kvstore/kvstore.ts';
 import { decodeLabels } from '../labels/labels.ts';
 import type { Labels } from '../labels/labels.ts';
 import { matchesEmpty, MatchType, setMatches, type Matcher } from '../labels/matcher.ts';
-import { IndexKeys, isShortened, keyString } from './keys.ts';
+import { IndexKeys, indexBucketOfDay, isShortened, keyString } from './keys.ts';
 import { intersect, merge, without } from './postings.ts';
 
 const Present = new Uint8Array([1]);
@@ -31,6 +37,9 @@ export interface IndexEntry {
 /** Upper bound of parallel point reads one call issues. */
 const ReadConcurrency = 32;
 
+/** Series records asked for in one getMany call by select (bounds the values held at once). */
+const SeriesReadBatch = 5000;
+
 /** Buckets whose written names/values this process remembers. */
 const RememberedBuckets = 4;
 
@@ -46,7 +55,11 @@ export class LabelIndex {
 
   constructor(private readonly kv: KVStore) {}
 
-  private writtenIn(bucket: number): Set<string> {
+  /** Selections under way, by week and matchers: concurrent calls for days of one week share one read. */
+  private readonly selecting = new Map<string, Promise<Map<string, Labels>>>();
+
+  private writtenIn(day: number): Set<string> {
+    const bucket = indexBucketOfDay(day);
     let set = this.written.get(bucket);
     if (set === undefined) {
       set = new Set();
@@ -67,10 +80,19 @@ export class LabelIndex {
   }
 
   /**
+   * {@link hasSeries} of many (bucket, id) pairs in one batched read
+   * (DynamoDB: a BatchGetItem per 100 pairs instead of a GetItem each).
+   */
+  async hasSeriesMany(pairs: readonly { bucket: number; id: string }[]): Promise<boolean[]> {
+    const values = await kvGetMany(this.kv, pairs.map((p) => ({ pk: IndexKeys.series(p.bucket), sk: p.id })));
+    return values.map((v) => v !== undefined);
+  }
+
+  /**
    * Indexes series: postings, names and values first, then the series
    * records (the commit point of each). Idempotent. Name and value items
-   * this process wrote before are skipped, except in `untrusted` buckets
-   * (sealed days).
+   * this process wrote before are skipped, except in `untrusted` index
+   * buckets (sealed weeks, given by their Mondays).
    */
   async add(entries: readonly IndexEntry[], untrusted: ReadonlySet<number> | 'all' = NoBuckets): Promise<void> {
     if (entries.length === 0) return;
@@ -80,7 +102,7 @@ export class LabelIndex {
     for (const e of entries) {
       // Sealed buckets' items may have been dropped since this process
       // wrote them (lib/index/seal-marks.ts): write them again.
-      const written = untrusted === 'all' || untrusted.has(e.bucket) ? none : this.writtenIn(e.bucket);
+      const written = untrusted === 'all' || untrusted.has(indexBucketOfDay(e.bucket)) ? none : this.writtenIn(e.bucket);
       for (const { name, value } of e.labels) {
         putOnce(first, { pk: IndexKeys.postings(e.bucket, name, value), sk: e.id, value: Present });
         const n = `n:${name}`;
@@ -141,8 +163,22 @@ export class LabelIndex {
    * Follows Prometheus' PostingsForMatchers: matchers that match the empty
    * string also select series lacking the label, so they subtract rather
    * than intersect; if every matcher matches empty, start from all series.
+   * Calls made while one for the same week and matchers is under way get
+   * its answer (the same map: callers must not change it).
    */
-  async select(bucket: number, matchers: readonly Matcher[]): Promise<Map<string, Labels>> {
+  select(bucket: number, matchers: readonly Matcher[]): Promise<Map<string, Labels>> {
+    const key = `${indexBucketOfDay(bucket)}\u0000${matchers.map((m) => `${m.type}\u0000${m.name}\u0000${m.value}`).join('\u0000')}`;
+    let p = this.selecting.get(key);
+    if (p === undefined) {
+      p = this.selectOnce(bucket, matchers);
+      this.selecting.set(key, p);
+      const done = () => this.selecting.delete(key);
+      p.then(done, done);
+    }
+    return p;
+  }
+
+  private async selectOnce(bucket: number, matchers: readonly Matcher[]): Promise<Map<string, Labels>> {
     const positive = matchers.filter((m) => !matchesEmpty(m));
     const subtract = matchers.filter((m) => matchesEmpty(m));
 
@@ -167,9 +203,10 @@ export class LabelIndex {
       return out;
     }
     const pk = IndexKeys.series(bucket);
-    for (let i = 0; i < ids.length; i += ReadConcurrency) {
-      const batch = ids.slice(i, i + ReadConcurrency);
-      const vals = await Promise.all(batch.map((id) => this.kv.get(pk, id)));
+    // Batched reads (DynamoDB: BatchGetItems of 100), a bounded slice at a time.
+    for (let i = 0; i < ids.length; i += SeriesReadBatch) {
+      const batch = ids.slice(i, i + SeriesReadBatch);
+      const vals = await kvGetMany(this.kv, batch.map((id) => ({ pk, sk: id })));
       for (let k = 0; k < batch.length; k++) {
         const v = vals[k];
         // A missing record means the series' write did not finish indexing

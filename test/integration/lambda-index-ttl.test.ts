@@ -12,7 +12,7 @@ import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
 import { EnvVars } from '../../lib/config/env.ts';
 import { IndexExpiryMs, IndexTtlAttribute } from '../../lib/index/expiry.ts';
-import { bucketKey } from '../../lib/index/keys.ts';
+import { indexBucketKey } from '../../lib/index/keys.ts';
 import { labelsGet } from '../../lib/labels/labels.ts';
 import { MatchType, newMatcher } from '../../lib/labels/matcher.ts';
 import { encodeWriteRequest } from '../../lib/prompb/write-v1.ts';
@@ -22,7 +22,7 @@ import { functionUrlEvent } from '../helpers/lambda-event.ts';
 import { startAwsEmulators } from '../helpers/stratus.ts';
 
 const Day = 86_400_000;
-const Old = Math.floor(Date.now() / Day) * Day - 3 * Day + 3_600_000; // settled: compaction takes it
+const Old = Math.floor(Date.now() / Day) * Day - 10 * Day + 3_600_000; // settled: compaction takes it; its index bucket (a week) ended before yesterday
 
 async function scan(emu: Awaited<ReturnType<typeof startAwsEmulators>>): Promise<Record<string, AttributeValue>[]> {
   const client = emu.ddb.client();
@@ -100,8 +100,8 @@ describe('Lambda label-index TTL from STRATUS_INDEX_TTL_ATTRIBUTE', { timeout: 1
     const left = (await scan(emu)).filter(isIndexItem);
     assert.deepEqual(left.map((i) => i.pk!.S + ' ' + i.sk!.S).sort(), ix.map((i) => i.pk!.S + ' ' + i.sk!.S).sort());
     const all = await scan(emu);
-    // A day is marked sealed only once blocks alone hold it (lib/compact/seal.ts).
-    assert.ok(all.some((i) => i.pk!.S === 'anonymous/sealed' && i.sk!.S === bucketKey(Math.floor(Old / Day))), 'the day is marked sealed');
+    // A week is marked sealed only once blocks alone hold it (lib/compact/seal.ts).
+    assert.ok(all.some((i) => i.pk!.S === 'anonymous/sealed' && i.sk!.S === indexBucketKey(Math.floor(Old / Day))), 'the week is marked sealed');
     const q = await deps.storage.tenant('anonymous').querier(Old - 1, Old + 60_000);
     const set = q.select(true, undefined, newMatcher(MatchType.Equal, '__name__', 'up'));
     const got: string[] = [];

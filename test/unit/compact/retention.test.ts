@@ -17,7 +17,7 @@ import type { KVItem, KVQueryOptions, KVStore } from '../../../lib/kvstore/kvsto
 import { labelsFromPairs } from '../../../lib/labels/labels.ts';
 import { MatchType, newMatcher } from '../../../lib/labels/matcher.ts';
 import { Resolution } from '../../../lib/block/format.ts';
-import { bucketKey, bucketOf } from '../../../lib/index/keys.ts';
+import { bucketOf, indexBucketKey, indexBucketOfDay, indexBucketRange } from '../../../lib/index/keys.ts';
 import { resolutionOf } from '../../../lib/catalog/catalog.ts';
 import { applyRetention, parseDuration, parseRetentionOverrides, policyFor, type RetentionPolicy } from '../../../lib/compact/retention.ts';
 import { IndexGcPartition, pendingIndexGc, runIndexGc, scheduleIndexGc } from '../../../lib/compact/index-gc.ts';
@@ -28,7 +28,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Clock, Day, Hour, Minute, objectKeys, storesOn, tombstoneCount } from './helpers.ts';
 
-const B = Math.floor(Date.now() / Day) * Day - 60 * Day;
+/** A Monday about 60 days ago: the first day of an index bucket (week). */
+const B = indexBucketOfDay(Math.floor(Date.now() / Day) - 60) * Day;
 
 /** A KVStore that counts the live items of the label index (pk `<tenant>/ix/...`). */
 class CountingKV implements KVStore {
@@ -63,7 +64,7 @@ class CountingKV implements KVStore {
   indexBuckets(): Map<number, number> {
     const out = new Map<number, number>();
     for (const k of this.live) {
-      const m = /^[^/]+\/ix\/(\d{9})\//.exec(k);
+      const m = /^[^/]+\/ix\/w(\d{9})\//.exec(k);
       if (m !== null) out.set(Number(m[1]) - 200_000_000, (out.get(Number(m[1]) - 200_000_000) ?? 0) + 1);
     }
     return out;
@@ -208,12 +209,13 @@ describe('index GC', () => {
       const now = B + (d + 1) * Day;
       await applyRetention(db.stores, policy, now, Hour);
       await runIndexGc(db.stores.kv, policy, now);
-      // Assess: only the buckets within retention keep index items.
+      // Assess: only the weeks holding data within retention keep index items.
       const buckets = kv.indexBuckets();
-      for (const b of buckets.keys()) assert.ok(b >= bucketOf(now - 3 * Day) - 1, `day ${d}: bucket ${b} still indexed`);
+      for (const b of buckets.keys()) assert.ok(indexBucketRange(b)[1] >= now - 4 * Day, `day ${d}: week ${b} still indexed`);
       sizes.push([...buckets.values()].reduce((a, b) => a + b, 0));
     }
-    assert.ok(Math.max(...sizes) <= sizes[4]! * 1.01, `index items bounded: ${sizes.join(' ')}`);
+    // A week's index is kept until 3 days after the week: at most 9 days of churn at once, in every cycle.
+    assert.ok(Math.max(...sizes.slice(10)) <= Math.max(...sizes.slice(0, 10)) * 1.01, `index items bounded: ${sizes.join(' ')}`);
     assert.ok(sizes[19]! > 0);
     // Recent data still reads.
     assert.equal(await countSamples(db, B + 19 * Day, B + 20 * Day), 4 * 2 * 12);
@@ -228,9 +230,9 @@ describe('index GC', () => {
     const st = new Storage({ bucket: new MemBucket(), kv });
     const db = st.tenant('t');
     await write(db, B, 1, 'old', 5);
-    await write(db, B + 5 * Day, 1, 'new', 2);
+    await write(db, B + 8 * Day, 1, 'new', 2); // the next week
     const policy: RetentionPolicy = { raw: Day, fiveMinutes: Day, oneHour: Day };
-    const now = B + 6 * Day;
+    const now = B + 9 * Day;
     const before = inner.indexBuckets();
     assert.ok(before.get(bucketOf(B))! > 20);
     // Act: retention schedules the old bucket, GC crashes part way, then a rerun.
@@ -244,24 +246,27 @@ describe('index GC', () => {
     // Assess: the old bucket is gone, the new one untouched, nothing pending.
     assert.equal(res.buckets, 1);
     assert.equal(inner.indexBuckets().get(bucketOf(B)), undefined);
-    assert.equal(inner.indexBuckets().get(bucketOf(B + 5 * Day)), before.get(bucketOf(B + 5 * Day)));
+    assert.equal(inner.indexBuckets().get(bucketOf(B) + 7), before.get(bucketOf(B) + 7));
+    assert.ok(before.get(bucketOf(B) + 7)! > 0);
     assert.deepEqual(await pendingIndexGc(db.stores.kv), []);
     assert.equal(await countSamples(db, B, now), 2 * 12);
   });
 
-  it('drops a pending bucket that still has catalog entries, and waits for a young one', async () => {
+  it('drops a pending week that still has catalog entries on another day, and waits for a young one', async () => {
     const st = new Storage({ bucket: new MemBucket(), kv: new MemKVStore() });
     const db = st.tenant('t');
-    await write(db, B, 1, 'x');
+    await write(db, B + 3 * Day, 1, 'x');
     const policy: RetentionPolicy = { raw: Day, fiveMinutes: Day, oneHour: Day };
-    await scheduleIndexGc(db.stores.kv, [bucketOf(B), bucketOf(B) + 1]);
-    const res = await runIndexGc(db.stores.kv, policy, B + Day + Hour);
+    // Day B + 1 has no catalog entry, but its week has (day B + 3); the next week is empty but young.
+    await scheduleIndexGc(db.stores.kv, [bucketOf(B) + 1, bucketOf(B) + 7]);
+    await db.stores.kv.batchPut([{ pk: IndexGcPartition, sk: '200020000', value: new Uint8Array([1]) }]); // a day-layout item
+    const res = await runIndexGc(db.stores.kv, policy, B + 14 * Day);
     assert.equal(res.buckets, 0);
-    // The bucket with data lost its item; the empty but young one keeps it.
+    // The week with data lost its item; the empty but young one keeps it; the day-layout item is dropped.
     const left: string[] = [];
     for await (const it of db.stores.kv.query(IndexGcPartition)) left.push(it.sk);
-    assert.deepEqual(left, [bucketKey(bucketOf(B) + 1)]);
-    assert.equal(await countSamples(db, B, B + Day), 3 * 12);
+    assert.deepEqual(left, [indexBucketKey(bucketOf(B) + 7)]);
+    assert.equal(await countSamples(db, B, B + 7 * Day), 3 * 12);
   });
 });
 

@@ -5,12 +5,14 @@ import { MemKVStore } from '../../../lib/kvstore/mem.ts';
 import { Storage, newSeriesEntry, type TenantDB } from '../../../lib/tsdb/db.ts';
 import { labelsFromPairs, labelsToString } from '../../../lib/labels/labels.ts';
 import { MatchType, newMatcher, type Matcher } from '../../../lib/labels/matcher.ts';
-import { BucketMs, IndexKeys } from '../../../lib/index/keys.ts';
+import { BucketMs, IndexKeys, indexBucketOfDay } from '../../../lib/index/keys.ts';
 import { Compactor } from '../../../lib/compact/compactor.ts';
 import { sealIndexes } from '../../../lib/compact/seal.ts';
 
 const Day = BucketMs;
-const T0 = 20_000 * Day; // a day far from "now" in the injected clock
+const T0 = 20_000 * Day; // a day far from "now" in the injected clock: a Friday
+/** The index bucket (week) of T0: Monday 19996 to Sunday 20002. */
+const W0 = indexBucketOfDay(20_000);
 
 async function dump(db: TenantDB, ms: Matcher[]): Promise<string> {
   const q = await db.querier(T0 - 10 * Day, T0 + 10 * Day);
@@ -34,9 +36,9 @@ async function countIndexItems(kv: MemKVStore, tenant: string, bucket: number): 
   return n;
 }
 
-describe('sealing days into blocks', () => {
-  it('drops the label index of compacted days; reads, names and values stay the same; late data is still found', async () => {
-    // Prepare: two days of data, written "now" = T0 + 5 days.
+describe('sealing weeks into blocks', () => {
+  it('drops the label index of compacted weeks; reads, names and values stay the same; late data is still found', async () => {
+    // Prepare: two days of one week of data, written "now" = T0 + 5 days.
     let now = T0 + 5 * Day;
     const kv = new MemKVStore();
     const st = new Storage({ bucket: new MemBucket(), kv });
@@ -55,12 +57,13 @@ describe('sealing days into blocks', () => {
     const valuesBefore = await q0.labelValues('i', ...sel);
     assert.ok((await countIndexItems(kv, 't', T0 / Day)) > 0);
 
-    // Act: compact everything; both days are older than yesterday.
+    // Act: compact everything; the week ended before yesterday.
     const c = new Compactor(db.stores, { now: () => now, deleteGraceMs: 0 });
     const run = await c.run({ force: true });
 
     // Assess
-    assert.equal(run.indexDaysSealed, 2);
+    assert.equal(W0, 19_996);
+    assert.equal(run.indexWeeksSealed, 1);
     assert.equal(await countIndexItems(kv, 't', T0 / Day), 0);
     assert.equal(await countIndexItems(kv, 't', T0 / Day + 1), 0);
     assert.deepEqual([await dump(db, all), await dump(db, sel)], before);
@@ -81,24 +84,31 @@ describe('sealing days into blocks', () => {
     // Compacting again folds the late segment into the day's block and seals the day again.
     now += Day;
     const run2 = await c.run({ force: true });
-    assert.equal(run2.indexDaysSealed, 1);
+    assert.equal(run2.indexWeeksSealed, 1);
     assert.equal(await dump(db, sel), withLate);
   });
 
-  it('does not seal today or yesterday, nor days that still hold segments', async () => {
-    const now = T0 + Day + 3_600_000; // yesterday = T0's day
+  it('does not seal a week before the day after its end, nor one with a segment on any of its days', async () => {
     const st = new Storage({ bucket: new MemBucket(), kv: new MemKVStore() });
     const db = st.tenant('t');
     const app = db.appender();
     app.append(newSeriesEntry(labelsFromPairs({ __name__: 'x' })), T0, 1);
     await app.commit();
-    await new Compactor(db.stores, { now: () => now, deleteGraceMs: 0 }).run({ force: true });
-    assert.deepEqual(await sealIndexes(db.stores, now), []);
-    // Two days later it is sealed; a day with a segment is not.
+    // Prepare: T0's day in blocks, the week not over yet.
+    await new Compactor(db.stores, { now: () => T0 + Day + 3_600_000, deleteGraceMs: 0 }).run({ force: true });
+    assert.deepEqual(await sealIndexes(db.stores, T0 + Day + 3_600_000, undefined, 0), []);
+    // A segment on Saturday keeps the whole week unsealed, even days later.
     const app2 = db.appender();
     app2.append(newSeriesEntry(labelsFromPairs({ __name__: 'y' })), T0 + Day, 1);
     await app2.commit();
-    assert.deepEqual(await sealIndexes(db.stores, T0 + 3 * Day, undefined, 0), [T0 / Day]);
+    assert.deepEqual(await sealIndexes(db.stores, (W0 + 20) * Day, undefined, 0), []);
+    assert.equal(await db.stores.seals.markedAt(W0), undefined);
+    // Compacted on Monday after the week: still not sealed that day (the week ended today)...
+    await new Compactor(db.stores, { now: () => (W0 + 7) * Day + 3_600_000, deleteGraceMs: 0 }).run({ force: true });
+    assert.deepEqual(await sealIndexes(db.stores, (W0 + 7) * Day + 23 * 3_600_000, undefined, 0), []);
+    // ...but on Tuesday (the week ended before yesterday began), sealed as one bucket.
+    assert.deepEqual(await sealIndexes(db.stores, (W0 + 8) * Day, undefined, 0), [W0]);
+    assert.equal(await db.stores.seals.markedAt(T0 / Day + 1), (W0 + 8) * Day, 'any day of the week names the mark');
   });
 
   it('marks a day first and drops its index only after the delay; writers seeing the mark send labels', async () => {
@@ -119,7 +129,7 @@ describe('sealing days into blocks', () => {
 
     // Act 1: the first run compacts and marks, but keeps the index.
     const run1 = await c.run();
-    assert.equal(run1.indexDaysSealed, 0);
+    assert.equal(run1.indexWeeksSealed, 0);
     assert.ok((await countIndexItems(kv, 't', T0 / Day)) > 0);
     assert.ok((await compactor.stores.seals.markedAt(T0 / Day)) === now);
     // A late write (the same series, the writer's cache says it is indexed) now carries its labels.
@@ -136,7 +146,7 @@ describe('sealing days into blocks', () => {
     // Act 2: after the delay, the late segment is compacted and the day sealed.
     now += 11 * 60_000;
     const run2 = await c.run();
-    assert.equal(run2.indexDaysSealed, 1);
+    assert.equal(run2.indexWeeksSealed, 1);
     assert.equal(await countIndexItems(kv, 't', T0 / Day), 0);
     assert.equal(await dump(writer, sel), `{__name__="up", job="a"} ${T0}:0 ${T0 + 60_000}:1 ${T0 + 120_000}:2 ${T0 + 600_000}:42\n`);
   });

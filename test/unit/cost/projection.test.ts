@@ -13,7 +13,8 @@ describe('cost projection', () => {
     writeMs: 100,
     writeMemoryMb: 1024,
     logBytesPerInvocation: 0,
-    perSeriesDay: { ...zeroUsage(), dynamoWriteUnits: 10 },
+    perSeriesBucket: { ...zeroUsage(), dynamoWriteUnits: 10 },
+    indexBucketDays: 1,
     compactionPerSample: zeroUsage(),
     s3BytesPerSample: 0,
     dynamoBytesPerSample: 0,
@@ -42,7 +43,7 @@ describe('cost projection', () => {
 
   it('charges label-index items left to expire for the days they stay stored, not for the retention', () => {
     // Prepare: 2000 bytes per series-day held 34 days; 100k series hold 6.8 GB at any time.
-    const held = { ...figures, indexBytesPerSeriesDay: 2000, indexHeldDays: 34 };
+    const held = { ...figures, indexBytesPerSeriesBucket: 2000, indexHeldDays: 34 };
     // Act
     const p = project(held, { activeSeries: 100_000, intervalS: 15, samplesPerRequest: 2000, coldStartsPerEnvPerDay: 0 });
     const none = project(figures, { activeSeries: 100_000, intervalS: 15, samplesPerRequest: 2000, coldStartsPerEnvPerDay: 0 });
@@ -51,6 +52,20 @@ describe('cost projection', () => {
     close(p.per10M.total - none.per10M.total, (monthly / 17.28e9) * 1e7, 'per 10 M');
     close(p.monthlyUsageCost.dynamodb_storage ?? 0, monthly, 'a running monthly cost');
     close(p.monthlyStorageCostOfOneMonth.dynamodb_storage ?? 0, 0, 'not storage that accumulates');
+  });
+
+  it('charges the label index once per series and bucket: a week bucket costs a seventh of a day bucket', () => {
+    // Prepare: the same items per series and bucket, buckets of 1 and 7 days, held 34 and 40 days.
+    const scenario = { activeSeries: 100_000, intervalS: 15, samplesPerRequest: 2000, coldStartsPerEnvPerDay: 0 };
+    const day = project({ ...figures, indexBytesPerSeriesBucket: 2000, indexHeldDays: 34 }, scenario);
+    const week = project({ ...figures, indexBucketDays: 7, indexBytesPerSeriesBucket: 2000, indexHeldDays: 40 }, scenario);
+    // Act / Assess: 100k series x 30 days x 10 WRU a month vs a seventh of it.
+    close(day.monthly.index.dynamoWriteUnits, 100_000 * 30 * 10, 'day buckets: WRU a month');
+    close(week.monthly.index.dynamoWriteUnits, (100_000 * 30 * 10) / 7, 'week buckets: WRU a month');
+    // Held: 34 buckets of a day vs 40/7 buckets of a week, 2000 bytes each per series.
+    close(day.monthlyUsageCost.dynamodb_storage ?? 0, ((100_000 * 2000 * 34) / 1024 ** 3) * 0.25, 'day buckets held');
+    close(week.monthlyUsageCost.dynamodb_storage ?? 0, ((100_000 * 2000 * 40) / 7 / 1024 ** 3) * 0.25, 'week buckets held');
+    assert.ok(week.per10M.total < day.per10M.total);
   });
 });
 

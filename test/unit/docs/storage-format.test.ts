@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { bucketKey, bucketOf, IndexKeys } from '../../../lib/index/keys.ts';
+import { bucketKey, bucketOf, IndexKeys, indexBucketKey, indexBucketOfDay } from '../../../lib/index/keys.ts';
 import { CatalogPartition } from '../../../lib/catalog/catalog.ts';
 import { segmentKey, FooterSize, HeaderSize, SamplesPerChunk } from '../../../lib/segment/format.ts';
 import { tenantIndexPrefix, tenantObjectPrefix } from '../../../lib/tsdb/db.ts';
@@ -21,10 +21,12 @@ describe('docs/storage-format.md', () => {
     ['tenant catalog pk', tenantIndexPrefix(DefaultTenant) + CatalogPartition],
     ['catalog sk', `${bucketKey(bucket)}/${ulid}`],
     ['bucket key of 2025-11-21', `bucket ${bucket} = 2025-11-21 has key \`${bucketKey(bucket)}\``],
-    ['series partition', '`' + IndexKeys.series(bucket).replace(bucketKey(bucket), '<bucket>') + '`'],
-    ['names partition', '`' + IndexKeys.names(bucket).replace(bucketKey(bucket), '<bucket>') + '`'],
-    ['values partition', '`' + IndexKeys.values(bucket, '<name>').replace(bucketKey(bucket), '<bucket>') + '`'],
-    ['postings partition', '`' + IndexKeys.postings(bucket, '<name>', '<value>').replace(bucketKey(bucket), '<bucket>') + '`'],
+    ['index bucket of 2025-11-21', `day ${bucket} (2025-11-21) is in index bucket ${indexBucketOfDay(bucket)} (the week of Monday 2025-11-17), key \`${indexBucketKey(bucket)}\``],
+    ['index bucket of 1970-01-01', `The week\naround 1970-01-01 is index bucket ${indexBucketOfDay(0)} (Monday 1969-12-29)`],
+    ['series partition', '`' + IndexKeys.series(bucket).replace(indexBucketKey(bucket), '<week>') + '`'],
+    ['names partition', '`' + IndexKeys.names(bucket).replace(indexBucketKey(bucket), '<week>') + '`'],
+    ['values partition', '`' + IndexKeys.values(bucket, '<name>').replace(indexBucketKey(bucket), '<week>') + '`'],
+    ['postings partition', '`' + IndexKeys.postings(bucket, '<name>', '<value>').replace(indexBucketKey(bucket), '<week>') + '`'],
     ['footer size', `footer, ${FooterSize} bytes`],
     ['header size', `header, ${HeaderSize} bytes`],
     ['chunk size', `at most ${SamplesPerChunk}`],

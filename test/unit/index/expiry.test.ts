@@ -18,21 +18,26 @@ import { Storage, newSeriesEntry, type TenantDB } from '../../../lib/tsdb/db.ts'
 import { Compactor } from '../../../lib/compact/compactor.ts';
 import { IndexRefreshPartition } from '../../../lib/compact/index-refresh.ts';
 import { IndexExpiryMs, IndexTtlAttribute, indexBucketOfPk, indexItemExpiresAt, indexRefreshDue, labelIndexExpiry } from '../../../lib/index/expiry.ts';
-import { BucketMs, IndexKeys, bucketKey } from '../../../lib/index/keys.ts';
+import { BucketMs, IndexKeys, bucketKey, indexBucketKey, indexBucketOfDay } from '../../../lib/index/keys.ts';
 import { labelsFromPairs, labelsToString } from '../../../lib/labels/labels.ts';
 import { MatchType, newMatcher } from '../../../lib/labels/matcher.ts';
 
 const Day = BucketMs;
 const Hour = 3_600_000;
-const D = 20_000; // the day bucket of the data (2024-10-04)
+const D = 20_000; // the day bucket of the data (2024-10-04, a Friday)
 const T0 = D * Day;
+/** The index bucket (week) of the data: Monday 2024-09-30 (day 19996) to Sunday 2024-10-06. */
+const W = indexBucketOfDay(D);
+/** The end of that week (exclusive): Monday 2024-10-07 00:00 UTC. */
+const WeekEnd = (W + 7) * Day;
 
 describe('label-index expiry policy', () => {
   const cases: { pk: string; bucket: number | undefined }[] = [
-    { pk: `ix/${bucketKey(D)}/series`, bucket: D },
-    { pk: `t1/ix/${bucketKey(D)}/p/job=a`, bucket: D },
-    { pk: `ix/ix/${bucketKey(D + 1)}/names`, bucket: D + 1 }, // tenant named "ix"
-    { pk: `t1/ix/${bucketKey(-3)}/values/job`, bucket: -3 },
+    { pk: `ix/${indexBucketKey(D)}/series`, bucket: W },
+    { pk: `t1/ix/${indexBucketKey(W)}/p/job=a`, bucket: W },
+    { pk: `ix/ix/${indexBucketKey(D + 7)}/names`, bucket: W + 7 }, // tenant named "ix"
+    { pk: `t1/ix/${indexBucketKey(-1)}/values/job`, bucket: -3 }, // the week of 1969-12-29 .. 1970-01-04
+    { pk: `t1/ix/${bucketKey(D)}/series`, bucket: undefined }, // the day layout: never written any more
     { pk: 't1/catalog', bucket: undefined },
     { pk: 'catalog', bucket: undefined },
     { pk: 't1/deletions', bucket: undefined },
@@ -45,15 +50,18 @@ describe('label-index expiry policy', () => {
       // Act / Assess
       assert.equal(indexBucketOfPk(c.pk), c.bucket);
       const at = labelIndexExpiry().expiresAt(c.pk, 'x', T0 + Hour);
-      assert.equal(at, c.bucket === undefined ? undefined : Math.max((c.bucket + 1) * Day, T0 + Hour) + IndexExpiryMs);
+      assert.equal(at, c.bucket === undefined ? undefined : Math.max((c.bucket + 7) * Day, T0 + Hour) + IndexExpiryMs);
     });
   }
 
-  it('expires 30 days after the later of the day end and the write; refresh is due 10 days before', () => {
-    assert.equal(indexItemExpiresAt(D, T0 + Hour), (D + 1) * Day + 30 * Day);
+  it('expires 30 days after the later of the week end and the write; refresh is due 10 days before', () => {
+    for (const day of [W, D, W + 6]) {
+      assert.equal(indexItemExpiresAt(day, T0 + Hour), WeekEnd + 30 * Day);
+      assert.equal(indexRefreshDue(day, WeekEnd + 20 * Day - 1), false);
+      assert.equal(indexRefreshDue(day, WeekEnd + 20 * Day), true);
+    }
+    assert.equal(indexItemExpiresAt(W + 7, T0 + Hour), WeekEnd + 7 * Day + 30 * Day); // the next week
     assert.equal(indexItemExpiresAt(D, T0 + 40 * Day), T0 + 70 * Day); // a late write gets a full horizon
-    assert.equal(indexRefreshDue(D, (D + 1) * Day + 20 * Day - 1), false);
-    assert.equal(indexRefreshDue(D, (D + 1) * Day + 20 * Day), true);
   });
 });
 
@@ -109,17 +117,17 @@ describe('label-index expiry on DynamoDB (dynalite)', () => {
       { pk: 't/catalog', sk: `${bucketKey(D)}/01`, value: one },
     ]);
     assert.equal(await kv.putIfAbsent({ pk: `t/${IndexKeys.names(D)}`, sk: 'job', value: one }), true);
-    assert.equal(await kv.putIfAbsent({ pk: 't/sealed', sk: bucketKey(D), value: one }), true);
+    assert.equal(await kv.putIfAbsent({ pk: 't/sealed', sk: indexBucketKey(D), value: one }), true);
     // Assess: the attribute
     const items = await t.scan();
-    const expect = String(((D + 1) * Day + IndexExpiryMs) / 1000);
+    const expect = String((WeekEnd + IndexExpiryMs) / 1000);
     for (const it of items) {
       const isIndex = indexBucketOfPk(it.pk!.S!) !== undefined;
       assert.equal(it[IndexTtlAttribute]?.N, isIndex ? expect : undefined, it.pk!.S);
     }
     assert.equal(items.filter((it) => it[IndexTtlAttribute] !== undefined).length, 3);
     // Visible until the expiry, gone from reads at it (DynamoDB may delete later).
-    now = (D + 1) * Day + IndexExpiryMs - 1;
+    now = WeekEnd + IndexExpiryMs - 1;
     assert.ok((await kv.get(`t/${IndexKeys.series(D)}`, 'a')) !== undefined);
     now += 1;
     assert.equal(await kv.get(`t/${IndexKeys.series(D)}`, 'a'), undefined);
@@ -155,7 +163,7 @@ describe('label-index expiry on DynamoDB (dynalite)', () => {
 
   for (const expire of [true, false]) {
     it(`sealing ${expire ? 'skips the deletes when items expire' : 'deletes the items when they do not'}; reads stay exact with and without the items`, async () => {
-      // Prepare: two days written, compacted three days later.
+      // Prepare: three days of one week written (Friday to Sunday), compacted on the Tuesday after.
       const t = await table();
       let now = T0 + Hour;
       const counts = { ix: 0, other: 0 };
@@ -163,20 +171,21 @@ describe('label-index expiry on DynamoDB (dynalite)', () => {
       const db = new Storage({ bucket: new MemBucket(), kv: countingDeletes(root, counts) }).tenant('t');
       await writeDays(db);
       const want = await dump(db);
-      // Days D and D+1 are sealed three days later; D+2 (the last hours) is not.
-      const sealable = (it: Record<string, { S?: string }>) => [D, D + 1].includes(indexBucketOfPk(it.pk!.S!) ?? NaN);
+      // The week is one index bucket, sealed once it ended before yesterday began.
+      const sealable = (it: Record<string, { S?: string }>) => indexBucketOfPk(it.pk!.S!) === W;
       const ixBefore = (await t.scan()).filter(sealable).length;
       assert.ok(ixBefore > 40 && want.split('\n').length === 3, want);
-      now = T0 + 3 * Day;
+      assert.equal((await t.scan()).filter((it) => indexBucketOfPk(it.pk!.S!) !== undefined).length, ixBefore, 'every index item is in the one week');
+      now = WeekEnd + Day;
       // Act
       const run = await new Compactor(db.stores, { now: () => now, deleteGraceMs: 0, indexItemsExpire: expire }).run({ force: true });
       // Assess
-      assert.equal(run.indexDaysSealed, 2);
+      assert.equal(run.indexWeeksSealed, 1);
       const ixAfter = (await t.scan()).filter(sealable).length;
       if (expire) {
         assert.equal(counts.ix, 0, 'no index item deleted');
         assert.equal(ixAfter, ixBefore, 'the items stay until TTL removes them');
-        assert.ok((await db.stores.seals.markedAt(D)) !== undefined, 'the day is marked: writers re-index late samples');
+        assert.ok((await db.stores.seals.markedAt(D)) !== undefined, 'the week is marked: writers re-index late samples');
       } else {
         assert.equal(counts.ix, ixBefore);
         assert.equal(ixAfter, 0);
@@ -186,18 +195,18 @@ describe('label-index expiry on DynamoDB (dynalite)', () => {
       now = T0 + 40 * Day;
       assert.equal(await dump(db), want, 'reads once the items expired');
       const { dropBucketIndex } = await import('../../../lib/index/gc.ts');
-      for (const b of [D, D + 1]) await dropBucketIndex(new DynamoKVStore({ client: ddb.client(), table: t.name }), b);
+      await dropBucketIndex(new DynamoKVStore({ client: ddb.client(), table: t.name }), W);
       assert.equal(await dump(db), want, 'reads once the items are deleted');
-      // A later run seals the last day too (with expiry: its items have expired already, nothing to mark) and deletes nothing with expiry.
+      // A later run has nothing left to seal, and deletes nothing with expiry.
       const before = counts.ix;
       const run2 = await new Compactor(db.stores, { now: () => now, deleteGraceMs: 0, indexItemsExpire: expire }).run({ force: true });
-      assert.equal(run2.indexDaysSealed, expire ? 0 : 1);
+      assert.equal(run2.indexWeeksSealed, 0);
       if (expire) assert.equal(counts.ix, before);
       assert.equal(await dump(db), want, 'reads at the end');
     });
   }
 
-  it('compacts a day whose index expired (compaction down 31 days): labels come from the day\'s block', async () => {
+  it('compacts a week whose index expired (compaction down 36 days): labels come from the week\'s block', async () => {
     // Prepare: one process writes a series in two 2 h windows of day D; only
     // its first segment carries the labels. The first window is compacted
     // into a block; then compaction stops.
@@ -216,9 +225,11 @@ describe('label-index expiry on DynamoDB (dynalite)', () => {
     now = T0 + 3 * Hour + 30 * 60_000;
     const first = await new Compactor(db.stores, { now: () => now, indexItemsExpire: true }).run();
     assert.equal(first.jobs, 1, 'only the settled first window');
-    // Compaction is down for 31 days: the items have expired (reads hide them).
-    now = T0 + 32 * Day;
-    assert.equal(await dump(db), `{__name__="up", job="a"} ${T0}:1 ${T0 + 1_800_000}:2\n__name__,job`, 'without its index the segment is not found (the documented risk)');
+    // Compaction is down for 36 days: the items have expired 30 days after the week (reads hide them).
+    now = T0 + 37 * Day;
+    assert.ok(now > WeekEnd + IndexExpiryMs);
+    // Without its index the segment's series is found only if a block of the range holds it too (lib/tsdb/batch-load.ts); the block's samples are read either way.
+    assert.ok((await dump(db)).startsWith(`{__name__="up", job="a"} ${T0}:1 ${T0 + 1_800_000}:2`), 'the block is read');
     // Act: compaction comes back.
     const run = await new Compactor(db.stores, { now: () => now, indexItemsExpire: true }).run();
     // Assess: the unlabelled segment was compacted with the labels of the block.
@@ -227,23 +238,23 @@ describe('label-index expiry on DynamoDB (dynalite)', () => {
     assert.equal((await db.stores.catalog.all()).filter((r) => r.entry.kind === 'segment').length, 0);
   });
 
-  it('refreshes the index of a day still holding segments 20 days on when its compaction keeps failing', async () => {
-    // Prepare: a day of segments; compaction down 21 days, then every block upload fails.
+  it('refreshes the index of a week still holding segments 20 days after it when its compaction keeps failing', async () => {
+    // Prepare: three days of segments; compaction down until 21 days after the week, then every block upload fails.
     const t = await table();
     let now = T0 + Hour;
     const root = new DynamoKVStore({ client: ddb.client(), table: t.name, expiry: labelIndexExpiry(), now: () => now });
     const db = new Storage({ bucket: new MemBucket(), kv: root }).tenant('t');
     await writeDays(db);
     const want = await dump(db);
-    now = T0 + 22 * Day;
+    now = WeekEnd + 21 * Day;
     const { faultyBucket } = await import('../../../lib/objstore/faulty.ts');
     const broken = { ...db.stores, bucket: faultyBucket(db.stores.bucket, { failOn: (op, key) => (op === 'put' && key.startsWith('blocks/') ? new Error('S3 down') : undefined) }) };
     const progress: string[] = [];
     // Act
     await assert.rejects(new Compactor(broken, { now: () => now, indexItemsExpire: true, onProgress: (m) => progress.push(m) }).run(), /S3 down/);
-    // Assess: days D and D+1 (due) refreshed; their items carry a new horizon; reads after the old expiry are exact.
-    assert.equal(progress.filter((m) => /refreshed the label index of 9 series/.test(m)).length, 2, progress.join('\n'));
-    const ix = (await t.scan()).filter((it) => [D, D + 1].includes(indexBucketOfPk(it.pk!.S!) ?? NaN));
+    // Assess: the week (due) refreshed once; its items carry a new horizon; reads after the old expiry are exact.
+    assert.equal(progress.filter((m) => /week of 2024-09-30 .*refreshed the label index of 9 series/.test(m)).length, 1, progress.join('\n'));
+    const ix = (await t.scan()).filter((it) => indexBucketOfPk(it.pk!.S!) === W);
     assert.ok(ix.length > 40);
     for (const it of ix) assert.equal(it[IndexTtlAttribute]?.N, String((now + IndexExpiryMs) / 1000), it.pk!.S);
     now = T0 + 45 * Day;
@@ -251,27 +262,28 @@ describe('label-index expiry on DynamoDB (dynalite)', () => {
     assert.ok((await t.scan()).some((it) => it.pk!.S === `t/${IndexRefreshPartition}`));
   });
 
-  it('refreshes a day due but not expired from its own index, once per 20 days', async () => {
-    // Prepare: a day with segments only, compaction down 21 days.
+  it('refreshes a week due but not expired from its own index, once per 20 days', async () => {
+    // Prepare: a week with segments only, compaction down until 20 days after it.
     const t = await table();
     let now = T0 + Hour;
     const root = new DynamoKVStore({ client: ddb.client(), table: t.name, expiry: labelIndexExpiry(), now: () => now });
     const db = new Storage({ bucket: new MemBucket(), kv: root }).tenant('t');
     await writeDays(db);
     const want = await dump(db);
-    now = T0 + 22 * Day;
+    now = WeekEnd + 20 * Day;
     const { refreshExpiringIndexes } = await import('../../../lib/compact/index-refresh.ts');
     // Act
     const entries = await db.stores.catalog.all();
     const done = await refreshExpiringIndexes(db.stores, entries, now);
     const again = await refreshExpiringIndexes(db.stores, entries, now + Hour);
-    // Assess: the two due days (not D+2, due a day later) refreshed once; their items carry the new expiry.
-    assert.deepEqual(done, [D, D + 1]);
+    // Assess: the week refreshed once (not a minute earlier); its items carry the new expiry.
+    assert.deepEqual(await refreshExpiringIndexes(db.stores, entries, now - 1), []);
+    assert.deepEqual(done, [W]);
     assert.deepEqual(again, []);
-    const ix = (await t.scan()).filter((it) => [D, D + 1].includes(indexBucketOfPk(it.pk!.S!) ?? NaN));
+    const ix = (await t.scan()).filter((it) => indexBucketOfPk(it.pk!.S!) === W);
     assert.ok(ix.length > 40);
     for (const it of ix) assert.equal(it[IndexTtlAttribute]?.N, String((now + IndexExpiryMs) / 1000), it.pk!.S);
-    assert.deepEqual(await refreshExpiringIndexes(db.stores, entries, T0 + 23 * Day + Hour), [D + 2]);
+    assert.deepEqual(await refreshExpiringIndexes(db.stores, entries, now + 20 * Day), [W], 'again 20 days later');
     now = T0 + 45 * Day; // past the old expiries, before the new ones
     assert.equal(await dump(db), want);
   });

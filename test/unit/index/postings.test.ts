@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { intersect, merge, without } from '../../../lib/index/postings.ts';
-import { bucketKey, bucketOf, keyString, parseBucketKey } from '../../../lib/index/keys.ts';
+import { bucketKey, bucketOf, daysOfIndexBucket, IndexKeys, indexBucketKey, indexBucketOf, indexBucketOfDay, indexBucketRange, indexBucketsOfDays, keyString, parseBucketKey, parseIndexBucketKey } from '../../../lib/index/keys.ts';
 
 describe('postings', () => {
   const cases: { name: string; lists: string[][]; inter: string[]; union: string[] }[] = [
@@ -46,6 +46,48 @@ describe('index keys', () => {
     assert.equal(bucketOf(-1), -1);
     assert.equal(bucketOf(0), 0);
     assert.equal(bucketOf(86_399_999), 0);
+  });
+
+  // Index buckets are weeks from Monday 00:00 UTC, named by the day bucket of that Monday.
+  const weeks: { what: string; t: number; week: number }[] = [
+    { what: 'Friday 2025-11-21', t: Date.UTC(2025, 10, 21, 12), week: Date.UTC(2025, 10, 17) / 86_400_000 },
+    { what: 'Monday 2025-11-17 00:00', t: Date.UTC(2025, 10, 17), week: Date.UTC(2025, 10, 17) / 86_400_000 },
+    { what: 'Sunday 2025-11-23 23:59:59.999', t: Date.UTC(2025, 10, 24) - 1, week: Date.UTC(2025, 10, 17) / 86_400_000 },
+    { what: 'Monday 2025-11-24 00:00', t: Date.UTC(2025, 10, 24), week: Date.UTC(2025, 10, 24) / 86_400_000 },
+    { what: 'the epoch (a Thursday)', t: 0, week: -3 },
+    { what: 'the last ms of 1969', t: -1, week: -3 },
+    { what: 'Sunday 1969-12-28', t: Date.UTC(1969, 11, 28, 5), week: -10 },
+    { what: 'Monday 1970-01-05', t: Date.UTC(1970, 0, 5), week: 4 },
+    { what: 'far before 1970', t: -8.6e15, week: indexBucketOfDay(Math.floor(-8.6e15 / 86_400_000)) },
+  ];
+  for (const c of weeks) {
+    it(`index bucket of ${c.what}`, () => {
+      // Act
+      const w = indexBucketOf(c.t);
+      // Assess
+      assert.equal(w, c.week);
+      assert.equal(new Date(w * 86_400_000).getUTCDay(), 1, 'a Monday');
+      const [from, to] = indexBucketRange(w);
+      assert.ok(from <= c.t && c.t <= to && to - from + 1 === 7 * 86_400_000);
+      for (const d of daysOfIndexBucket(bucketOf(c.t))) {
+        assert.equal(indexBucketOfDay(d), w);
+        assert.equal(IndexKeys.series(d), IndexKeys.series(w), 'every day of the week names the same partition');
+        assert.equal(indexBucketKey(d), indexBucketKey(w));
+      }
+      assert.notEqual(IndexKeys.series(w + 7), IndexKeys.series(w));
+      assert.notEqual(IndexKeys.postings(w - 1, 'a', 'b'), IndexKeys.postings(w, 'a', 'b'));
+      assert.equal(parseIndexBucketKey(indexBucketKey(w)), w);
+    });
+  }
+
+  it('index bucket keys sort like weeks and differ from day keys', () => {
+    const ws = [-100_000_000, -20000, -10, -3, 4, 20409, 20416, 100_000_000].map(indexBucketOfDay);
+    const keys = ws.map(indexBucketKey);
+    assert.deepEqual([...keys].sort(), keys);
+    assert.equal(indexBucketKey(20413), 'w200020409');
+    assert.equal(parseIndexBucketKey(bucketKey(20409)), undefined, 'a day-layout key is not an index bucket key');
+    assert.equal(IndexKeys.series(20413), 'ix/w200020409/series');
+    assert.deepEqual(indexBucketsOfDays([20417, 20413, 20409, 20415, 20416, -1, 0, -4]), [-10, -3, 20409, 20416]);
   });
 
   it('long strings are shortened with a hash', () => {
