@@ -34,25 +34,28 @@ export interface FunctionAccess {
 
 /**
  * What the remote_write path calls: the segment object is written with
- * PutObject (Appender.commit -> S3Bucket.put); whether a series is indexed
- * is a GetItem (LabelIndex.hasSeries); postings, series records and the
- * catalog entry are BatchWriteItems (LabelIndex.add, Catalog.addSegment ->
+ * PutObject (Appender.commit -> S3Bucket.put); whether the series a cold
+ * process meets are indexed is one BatchGetItem per 100
+ * (LabelIndex.hasSeriesMany -> DynamoKVStore.getMany); the tenant record
+ * and seal marks are GetItems; postings, series records and the catalog
+ * entry are BatchWriteItems (LabelIndex.add, Catalog.addSegment ->
  * DynamoKVStore.batchPut).
  */
 export const WriteAccess: FunctionAccess = {
   s3: ['s3:PutObject'],
-  dynamodb: ['dynamodb:GetItem', 'dynamodb:BatchWriteItem'],
+  dynamodb: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'],
 };
 
 /**
  * What the remote_read path calls: catalog, postings and label listings are
- * Queries; series records are GetItems (LabelIndex.select); segments are
- * read with ranged GetObjects, and HeadObject (S3Bucket.head, for a segment
- * whose size is unknown) is authorized by s3:GetObject too.
+ * Queries; series records are BatchGetItems of 100 (LabelIndex.select ->
+ * DynamoKVStore.getMany); segments are read with ranged GetObjects, and
+ * HeadObject (S3Bucket.head, for a segment whose size is unknown) is
+ * authorized by s3:GetObject too.
  */
 export const ReadAccess: FunctionAccess = {
   s3: ['s3:GetObject'],
-  dynamodb: ['dynamodb:GetItem', 'dynamodb:Query'],
+  dynamodb: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
 };
 
 /** Properties of {@link StratusStorage}. */

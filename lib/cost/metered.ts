@@ -12,7 +12,8 @@
  *
  * The requests are those S3Bucket and DynamoKVStore send for the same call
  * when nothing is retried: one per object call, one ListObjectsV2 per 1000
- * keys consumed, one BatchWriteItem per 25 items, one Query per 1 MB page.
+ * keys consumed, one BatchWriteItem per 25 items, one Query per 1 MB page,
+ * one BatchGetItem per 100 distinct keys (and per further 16 MB answered).
  * Retries and throttled attempts (which the backends' own OpCounter does
  * count) are not seen here. Capacity units follow lib/cost/model.ts; a
  * delete is charged by the deleted item's size when this decorator saw the
@@ -21,7 +22,7 @@
  * the caller abandons mid-page is charged for the items it consumed only.
  */
 import type { Bucket, ObjectAttributes } from '../objstore/bucket.ts';
-import type { KVItem, KVQueryOptions, KVStore } from '../kvstore/kvstore.ts';
+import { kvGetMany, type KVItem, type KVKey, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
 import { TenantsPartition, tenantIndexPrefix, tenantObjectPrefix } from '../tsdb/db.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 import { DynamoBatchWriteItems, DynamoQueryPageBytes, S3ListPageKeys, dynamoItemBytes, readUnits, writeUnits } from './model.ts';
@@ -181,8 +182,23 @@ export function meteredKVStore(inner: KVStore, sink: OpSink): KVStore {
   return new MeteredKVStore(inner, sink);
 }
 
+/** Keys in one BatchGetItem at most (DynamoDB's limit, DynamoKVStore's MAX_BATCH_GET). */
+const BatchGetKeys = 100;
+
+/** Item bytes one BatchGetItem answers at most before it leaves keys unprocessed (DynamoDB's 16 MB). */
+const BatchGetPageBytes = 16 * 1024 * 1024;
+
 /** Items over 1 KB whose size a metered store remembers, to charge their deletion (at most this many). */
 const MaxRememberedSizes = 100_000;
+
+/** What one batch write charges to one (tenant, scope). */
+interface BatchGroup {
+  tenant: string;
+  scope: string;
+  items: number;
+  units: number;
+  bytes: number;
+}
 
 class MeteredKVStore implements KVStore {
   readonly reclaim?: () => Promise<void>;
@@ -221,6 +237,36 @@ class MeteredKVStore implements KVStore {
     this.#remember(pk, sk, bytes);
     this.sink.record(op(tenant, scope, 'dynamodb', 'GetItem', 1, v === undefined ? 0 : 1, readUnits(bytes), bytes));
     return v;
+  }
+
+  /**
+   * Charged as DynamoKVStore reads: each distinct key once, in
+   * BatchGetItems of 100 (a further request per started 16 MB of items
+   * answered: DynamoDB's page limit, approximated), and 1 RRU per started
+   * 4 KB of each item, strongly consistent; an absent key costs 1 RRU, as
+   * a GetItem of one does.
+   */
+  async getMany(keys: readonly KVKey[]): Promise<(Uint8Array | undefined)[]> {
+    const unique: KVKey[] = [];
+    const first = new Map<string, number>();
+    for (let i = 0; i < keys.length; i++) {
+      const id = `${keys[i]!.pk}\u0000${keys[i]!.sk}`;
+      if (first.has(id)) continue;
+      first.set(id, i);
+      unique.push(keys[i]!);
+    }
+    let values: (Uint8Array | undefined)[];
+    try {
+      values = await kvGetMany(this.inner, keys);
+    } catch (err) {
+      this.#batchGet(unique, () => 0, false);
+      throw err;
+    }
+    this.#batchGet(unique, (k) => {
+      const v = values[first.get(`${k.pk}\u0000${k.sk}`)!];
+      return v === undefined ? -1 : dynamoItemBytes(k.pk, k.sk, v.length);
+    }, true);
+    return values;
   }
 
   async *query(pk: string, opts: KVQueryOptions = {}): AsyncIterable<KVItem> {
@@ -293,34 +339,92 @@ class MeteredKVStore implements KVStore {
     return this.inner.close();
   }
 
+  /**
+   * Charges the BatchGetItems of `getMany` for distinct keys: `size` gives
+   * each key's item bytes, -1 when absent. Requests are split over the
+   * tenants' scopes in proportion to keys, as for batch writes.
+   */
+  #batchGet(keys: readonly KVKey[], size: (k: KVKey) => number, found: boolean): void {
+    if (keys.length === 0) return;
+    let requests = 0;
+    for (let i = 0; i < keys.length; i += BatchGetKeys) {
+      let bytes = 0;
+      for (let j = i; j < Math.min(keys.length, i + BatchGetKeys); j++) bytes += Math.max(0, size(keys[j]!));
+      requests += Math.max(1, Math.ceil(bytes / BatchGetPageBytes));
+    }
+    const groups = new Map<string, { tenant: string; scope: string; keys: number; items: number; units: number; bytes: number }>();
+    for (const k of keys) {
+      const tenant = tenantOfIndexKey(k.pk, k.sk);
+      const scope = scopeOfIndexKey(k.pk);
+      const gk = `${tenant}\u0000${scope}`;
+      let g = groups.get(gk);
+      if (g === undefined) groups.set(gk, (g = { tenant, scope, keys: 0, items: 0, units: 0, bytes: 0 }));
+      const bytes = size(k);
+      g.keys++;
+      g.units += readUnits(Math.max(0, bytes));
+      if (found && bytes >= 0) {
+        g.items++;
+        g.bytes += bytes;
+        this.#remember(k.pk, k.sk, bytes);
+      }
+    }
+    for (const g of groups.values()) {
+      this.sink.record(op(g.tenant, g.scope, 'dynamodb', 'BatchGetItem', (requests * g.keys) / keys.length, g.items, g.units, g.bytes));
+    }
+  }
+
   /** Charges a batch write: one BatchWriteItem per 25 items of a tenant. */
   #batch(items: readonly { pk: string; sk: string; value?: Uint8Array }[], kind: 'put' | 'delete'): void {
     if (items.length === 0) return;
-    const groups = new Map<string, { tenant: string; scope: string; items: number; units: number; bytes: number }>();
+    const groups = this.#groups(items, kind);
+    // Requests are split per tenant (callers never mix tenants in one batch); within a tenant, in proportion to items per scope.
+    for (const g of groups) {
+      let n = 0;
+      for (const h of groups) if (h.tenant === g.tenant) n += h.items;
+      this.sink.record(op(g.tenant, g.scope, 'dynamodb', 'BatchWriteItem', (Math.ceil(n / DynamoBatchWriteItems) * g.items) / n, g.items, g.units, g.bytes));
+    }
+  }
+
+  /**
+   * The items of a batch write summed per (tenant, scope). A function of
+   * its own, ending with its loop: V8 optimises the loop of a first, large
+   * batch while it runs (on-stack replacement), before any code after the
+   * loop has run, and code after the loop in the same function then
+   * deoptimised at every later call (about 600 times per benchmark run,
+   * seen with --trace-deopt).
+   */
+  #groups(items: readonly { pk: string; sk: string; value?: Uint8Array }[], kind: 'put' | 'delete'): BatchGroup[] {
+    // One or a few (tenant, scope) pairs per batch: a short list searched
+    // in place, no Map and no key string per item.
+    const groups: BatchGroup[] = [];
+    let last: BatchGroup | undefined;
     for (const it of items) {
       const tenant = tenantOfIndexKey(it.pk, it.sk);
       const scope = scopeOfIndexKey(it.pk);
-      const k = `${tenant}\u0000${scope}`;
-      let g = groups.get(k);
-      if (g === undefined) groups.set(k, (g = { tenant, scope, items: 0, units: 0, bytes: 0 }));
+      let g = last !== undefined && last.tenant === tenant && last.scope === scope ? last : undefined;
+      if (g === undefined) {
+        for (const h of groups) {
+          if (h.tenant === tenant && h.scope === scope) {
+            g = h;
+            break;
+          }
+        }
+        if (g === undefined) groups.push((g = { tenant, scope, items: 0, units: 0, bytes: 0 }));
+        last = g;
+      }
       g.items++;
-      const id = `${it.pk}\u0000${it.sk}`;
       if (kind === 'put') {
         const bytes = dynamoItemBytes(it.pk, it.sk, it.value!.length);
         g.units += writeUnits(bytes);
         g.bytes += bytes;
         this.#remember(it.pk, it.sk, bytes);
       } else {
+        const id = `${it.pk}\u0000${it.sk}`;
         g.units += writeUnits(this.#large.get(id) ?? 0);
         this.#large.delete(id);
       }
     }
-    // Requests are split per tenant (callers never mix tenants in one batch); within a tenant, in proportion to items per scope.
-    const perTenant = new Map<string, number>();
-    for (const g of groups.values()) perTenant.set(g.tenant, (perTenant.get(g.tenant) ?? 0) + g.items);
-    for (const g of groups.values()) {
-      const n = perTenant.get(g.tenant)!;
-      this.sink.record(op(g.tenant, g.scope, 'dynamodb', 'BatchWriteItem', (Math.ceil(n / DynamoBatchWriteItems) * g.items) / n, g.items, g.units, g.bytes));
-    }
+    return groups;
   }
+
 }

@@ -3,18 +3,19 @@
  * safety and retries (what happens when the index write after a segment
  * upload fails?).
  */
-import type { KVItem, KVQueryOptions, KVStore } from './kvstore.ts';
+import { kvGetMany, type KVItem, type KVKey, type KVQueryOptions, type KVStore } from './kvstore.ts';
 
 /** The store operations a fault can be injected into. */
-export const KVOps = ['get', 'query', 'batchPut', 'putIfAbsent', 'replaceIf', 'batchDelete'] as const;
+export const KVOps = ['get', 'getMany', 'query', 'batchPut', 'putIfAbsent', 'replaceIf', 'batchDelete'] as const;
 
 /** One of {@link KVOps}. */
 export type KVOp = (typeof KVOps)[number];
 
 /**
  * Decides whether a call fails: returns the error to reject with, or
- * undefined to let it through. Called once per item for the batch
- * operations and with `sk` undefined for `query`.
+ * undefined to let it through. Called once per item (per key, repeats
+ * included) for the batch operations and `getMany`, and with `sk`
+ * undefined for `query`.
  */
 export type KVFaultFn = (op: KVOp, pk: string, sk: string | undefined) => Error | undefined;
 
@@ -79,6 +80,18 @@ export function faultyKVStore(store: KVStore, opts: FaultyKVStoreOptions): KVSto
       const v = await store.get(pk, sk);
       after('get', [{ pk, sk }]);
       return v;
+    },
+    async getMany(keys: readonly KVKey[]): Promise<(Uint8Array | undefined)[]> {
+      // Consulted for every key, as for batches; reads write nothing, so `partial` does not apply.
+      let first: Error | undefined;
+      for (const k of keys) {
+        const err = failOn('getMany', k.pk, k.sk);
+        first ??= err;
+      }
+      if (first !== undefined) throw first;
+      const values = await kvGetMany(store, keys);
+      after('getMany', keys);
+      return values;
     },
     async *query(pk: string, queryOpts?: KVQueryOptions): AsyncIterable<KVItem> {
       const err = failOn('query', pk, undefined);

@@ -11,6 +11,7 @@
  * Limits every caller keeps to (DynamoDB's): `pk` 1..1024 UTF-8 bytes and
  * without U+0000, `sk` 1..1024 UTF-8 bytes, `value` at most 390 KiB.
  */
+import { checkKey } from './validate.ts';
 
 /** One stored item. */
 export interface KVItem {
@@ -50,9 +51,27 @@ export interface KVQueryOptions {
   limit?: number;
 }
 
+/** The key of one item, as `getMany` and `batchDelete` take it. */
+export interface KVKey {
+  pk: string;
+  sk: string;
+}
+
 export interface KVStore {
   /** The value stored under (pk, sk), or undefined. */
   get(pk: string, sk: string): Promise<Uint8Array | undefined>;
+  /**
+   * Point reads of many items at once: result i is what `get(keys[i].pk,
+   * keys[i].sk)` would return (a copy the caller owns, or undefined), so
+   * results line up with `keys`; a key may occur more than once, and keys
+   * may span partitions. No request is made for an empty list. Every key
+   * is checked before anything is read; an invalid one rejects the call.
+   * Stores read in batches where they can (DynamoDB: BatchGetItem of up to
+   * 100 keys, as consistent as `get`). Optional so that thin wrappers (in
+   * tests above all) need not forward it: call it through
+   * {@link kvGetMany}, which falls back on `get`.
+   */
+  getMany?(keys: readonly KVKey[]): Promise<(Uint8Array | undefined)[]>;
   /** The items of partition `pk` selected by `opts`, in sort-key order. */
   query(pk: string, opts?: KVQueryOptions): AsyncIterable<KVItem>;
   /**
@@ -73,7 +92,7 @@ export interface KVStore {
    */
   replaceIf(item: KVItem, expected: Uint8Array): Promise<boolean>;
   /** Removes items; removing an absent one is not an error. */
-  batchDelete(keys: readonly { pk: string; sk: string }[]): Promise<void>;
+  batchDelete(keys: readonly KVKey[]): Promise<void>;
   /**
    * Optional hint after many deletions: reclaim their space now (LevelDB
    * compacts its files; DynamoDB needs nothing and omits it).
@@ -81,4 +100,33 @@ export interface KVStore {
   reclaim?(): Promise<void>;
   /** Releases resources; the store is not used afterwards. */
   close(): Promise<void>;
+}
+
+/** Point reads a store without `getMany` makes at once in {@link kvGetMany}. */
+const FallbackConcurrency = 32;
+
+/**
+ * `kv.getMany(keys)` where the store has it; otherwise one `get` per key,
+ * at most 32 at a time, with the same result. Callers use this rather than
+ * `kv.getMany` itself.
+ */
+export async function kvGetMany(kv: KVStore, keys: readonly KVKey[]): Promise<(Uint8Array | undefined)[]> {
+  if (kv.getMany !== undefined) return kv.getMany(keys);
+  for (const k of keys) checkKey(k.pk, k.sk);
+  const out: (Uint8Array | undefined)[] = new Array(keys.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < keys.length) {
+      const i = next++;
+      try {
+        out[i] = await kv.get(keys[i]!.pk, keys[i]!.sk);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FallbackConcurrency, keys.length) }, worker));
+  return out;
 }

@@ -2,7 +2,7 @@
  * An in-memory key-value store for tests and for wiring that needs no disk.
  */
 import { compareUtf8 } from '../util/utf8.ts';
-import type { KVItem, KVQueryOptions, KVStore } from './kvstore.ts';
+import type { KVItem, KVKey, KVQueryOptions, KVStore } from './kvstore.ts';
 import { checkBatch, checkItem, checkKey, checkQuery } from './validate.ts';
 
 /** The items of one partition, as parallel arrays sorted by `compareUtf8(sk)`. */
@@ -27,6 +27,16 @@ export class MemKVStore implements KVStore {
     if (p === undefined) return undefined;
     const i = lowerBound(p.sks, sk);
     return i < p.sks.length && p.sks[i] === sk ? p.values[i].slice() : undefined;
+  }
+
+  /**
+   * One `get` per key, through `this.get`: objects that borrow this
+   * prototype and override `get` (test doubles counting reads) see every
+   * read, and nothing touches the private fields of such an object.
+   */
+  async getMany(keys: readonly KVKey[]): Promise<(Uint8Array | undefined)[]> {
+    for (const { pk, sk } of keys) checkKey(pk, sk);
+    return Promise.all(keys.map(({ pk, sk }) => this.get(pk, sk)));
   }
 
   async *query(pk: string, opts: KVQueryOptions = {}): AsyncIterable<KVItem> {

@@ -4,7 +4,7 @@
  * tenant.
  */
 import { InvalidKVKeyError } from './errors.ts';
-import type { KVItem, KVQueryOptions, KVStore } from './kvstore.ts';
+import { kvGetMany, type KVItem, type KVKey, type KVQueryOptions, type KVStore } from './kvstore.ts';
 import { checkPk } from './validate.ts';
 
 /**
@@ -34,6 +34,10 @@ class PrefixedKVStore implements KVStore {
 
   async get(pk: string, sk: string): Promise<Uint8Array | undefined> {
     return this.#store.get(this.#pk(pk), sk);
+  }
+
+  async getMany(keys: readonly KVKey[]): Promise<(Uint8Array | undefined)[]> {
+    return kvGetMany(this.#store, keys.map((k) => ({ pk: this.#pk(k.pk), sk: k.sk })));
   }
 
   async *query(pk: string, opts?: KVQueryOptions): AsyncIterable<KVItem> {

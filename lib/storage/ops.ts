@@ -7,7 +7,8 @@ export interface OpCounter {
   /**
    * `service` is 's3' or 'dynamodb'; `op` the API operation name as AWS
    * bills it (`PutObject`, `GetObject`, `ListObjectsV2`, `BatchWriteItem`,
-   * `Query`, ...); `units` extra detail such as items written (default 1).
+   * `BatchGetItem`, `Query`, ...); `units` extra detail such as items
+   * written or keys asked for (default 1).
    */
   count(service: string, op: string, units?: number): void;
 }

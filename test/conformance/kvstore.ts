@@ -304,6 +304,67 @@ export function kvStoreAcceptance(name: string, make: () => Promise<KVStoreFixtu
         }
       }));
 
+    it('getMany returns values aligned with its keys: present, absent, repeated, across partitions', () =>
+      withStore(async (kv) => {
+        // Prepare: neighbours that share prefixes, and sort keys with U+0000.
+        assert.equal(typeof kv.getMany, 'function', 'every store implements getMany');
+        await kv.batchPut([item('a', 'x', 'a|x'), item('a', 'x\u0000', 'a|x0'), item('a\u0001', 'x', 'a1|x'), item('ab', 'y', 'ab|y')]);
+        const keys = [
+          { pk: 'a', sk: 'x' }, { pk: 'nobody', sk: 'x' }, { pk: 'a\u0001', sk: 'x' }, { pk: 'a', sk: 'x\u0000' },
+          { pk: 'a', sk: 'y' }, { pk: 'a', sk: 'x' }, { pk: 'ab', sk: 'y' }, { pk: 'a', sk: 'x' }, { pk: 'a', sk: 'xx' },
+        ];
+        // Act
+        const got = await kv.getMany!(keys);
+        // Assess: the same as one get per key, position by position.
+        assert.deepEqual(got.map((v) => (v === undefined ? undefined : decode(v))), ['a|x', undefined, 'a1|x', 'a|x0', undefined, 'a|x', 'ab|y', 'a|x', undefined]);
+        for (let i = 0; i < keys.length; i++) assert.deepEqual(got[i], await kv.get(keys[i]!.pk, keys[i]!.sk), `key ${i}`);
+        assert.deepEqual(await kv.getMany!([]), []);
+        assert.deepEqual(await kv.getMany!([{ pk: 'none', sk: 'n' }]), [undefined]);
+      }));
+
+    it('getMany hands out copies, one per position, and sees later writes and deletes', () =>
+      withStore(async (kv) => {
+        await kv.batchPut([item('c', 'a', 'alpha'), item('c', 'b', 'beta')]);
+        const first = await kv.getMany!([{ pk: 'c', sk: 'a' }, { pk: 'c', sk: 'a' }, { pk: 'c', sk: 'b' }]);
+        // Act: mutate everything handed out.
+        first[0]!.fill(0);
+        assert.deepEqual(first[1], text('alpha'), 'a repeated key gets its own copy');
+        first[1]!.fill(1);
+        first[2]!.fill(2);
+        await kv.batchPut([item('c', 'b', 'BETA')]);
+        await kv.batchDelete([{ pk: 'c', sk: 'a' }]);
+        // Assess
+        assert.deepEqual(await kv.getMany!([{ pk: 'c', sk: 'a' }, { pk: 'c', sk: 'b' }]), [undefined, text('BETA')]);
+        assert.deepEqual(await kv.get('c', 'b'), text('BETA'));
+      }));
+
+    it('getMany of more than 100 keys and more than 16 MB of values reads every one', () =>
+      withStore(async (kv) => {
+        // Prepare: 120 items of 200 KiB (24 MB) in two partitions, each value distinct.
+        const size = 200 * 1024;
+        const value = (i: number): Uint8Array => new Uint8Array(size).map((_, j) => (i * 7 + j) & 0xff);
+        const key = (i: number) => ({ pk: `big${i % 2}`, sk: `s/${String(i).padStart(3, '0')}` });
+        for (let i = 0; i < 120; i += 20) {
+          await kv.batchPut(Array.from({ length: 20 }, (_, k) => ({ ...key(i + k), value: value(i + k) })));
+        }
+        // Ask for them shuffled, with 40 absent keys and 30 repeats in between (190 keys).
+        const rnd = prng(7);
+        const wanted: number[] = [...Array.from({ length: 120 }, (_, i) => i), ...Array.from({ length: 40 }, (_, i) => 1000 + i), ...Array.from({ length: 30 }, (_, i) => (i * 37) % 120)];
+        for (let i = wanted.length - 1; i > 0; i--) {
+          const j = Math.floor(rnd() * (i + 1));
+          [wanted[i], wanted[j]] = [wanted[j]!, wanted[i]!];
+        }
+        // Act
+        const got = await kv.getMany!(wanted.map(key));
+        // Assess
+        assert.equal(got.length, wanted.length);
+        for (let i = 0; i < wanted.length; i++) {
+          const n = wanted[i]!;
+          if (n >= 1000) assert.equal(got[i], undefined, `absent key ${n}`);
+          else assert.ok(got[i] !== undefined && Buffer.from(got[i]!).equals(value(n)), `key ${n} at ${i}`);
+        }
+      }));
+
     const kib390 = 390 * 1024;
     const accepted: { name: string; item: KVItem }[] = [
       { name: 'pk of 1024 UTF-8 bytes', item: { pk: 'é'.repeat(512), sk: 's', value: new Uint8Array(1) } },
@@ -341,6 +402,7 @@ export function kvStoreAcceptance(name: string, make: () => Promise<KVStoreFixtu
           await assert.rejects(kv.putIfAbsent(bad), r.error, 'putIfAbsent');
           if (r.value === undefined) {
             await assert.rejects(kv.get(r.pk, r.sk), InvalidKVKeyError, 'get');
+            await assert.rejects(kv.getMany!([{ pk: 'good', sk: 'g' }, { pk: r.pk, sk: r.sk }]), InvalidKVKeyError, 'getMany');
             await assert.rejects(kv.batchDelete([{ pk: 'good', sk: 'g' }, { pk: r.pk, sk: r.sk }]), InvalidKVKeyError);
           }
           if (r.sk === 's' && r.value === undefined) {

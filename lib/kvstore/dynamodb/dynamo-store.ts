@@ -11,40 +11,47 @@
  * seconds, which DynamoDB's Time to Live deletes, free of write units, some
  * time after (lazily, typically within a few days). So that callers never
  * depend on when that happens, reads treat an item as gone from its expiry
- * time on: `get` and `query` skip items whose expiry has passed
+ * time on: `get`, `getMany` and `query` skip items whose expiry has passed
  * (`putIfAbsent` and `replaceIf` still see an expired item DynamoDB has
  * not deleted yet; no expiring item is written with them).
  *
  * Every read is strongly consistent. Throttling (a throttling exception,
- * HTTP 503, or items a BatchWriteItem left unprocessed) is retried here
+ * HTTP 503, or items a BatchWriteItem or BatchGetItem left unprocessed) is retried here
  * with jittered exponential backoff, on top of whatever retries the SDK
  * client makes, and becomes a {@link ThrottledError} once the attempts run
  * out. Every other failure becomes a {@link BackendError} naming the call.
  */
 import {
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   type AttributeValue,
   type DynamoDBClient,
+  type KeysAndAttributes,
   type QueryCommandInput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { OpCounter } from '../../storage/ops.ts';
 import { BackendError, CorruptionError, ThrottledError } from '../../util/errors.ts';
 import { compareUtf8 } from '../../util/utf8.ts';
-import type { ItemExpiry, KVItem, KVQueryOptions, KVStore } from '../kvstore.ts';
+import type { ItemExpiry, KVItem, KVKey, KVQueryOptions, KVStore } from '../kvstore.ts';
 import { checkBatch, checkItem, checkKey, checkQuery } from '../validate.ts';
 
 /** The most write requests one BatchWriteItem may carry (DynamoDB's limit). */
 export const MAX_BATCH_WRITE = 25;
 
+/** The most keys one BatchGetItem may ask for (DynamoDB's limit). */
+export const MAX_BATCH_GET = 100;
+
 /** How throttled requests are retried. */
 export interface DynamoRetryOptions {
   /**
-   * Requests sent per call (or per batch of 25) before giving up with a
-   * ThrottledError, the first one included.
+   * Requests sent per call (or per batch of 25 writes or 100 reads) before
+   * giving up with a ThrottledError, the first one included. A BatchGetItem
+   * that returned items resets the count: its unprocessed keys are the next
+   * page (DynamoDB answers at most 16 MB at once), not a throttle.
    * @default 8
    */
   attempts?: number;
@@ -69,14 +76,15 @@ export interface DynamoKVStoreOptions {
   /**
    * Counts every HTTP request sent as `('dynamodb', <operation>, units)`,
    * retries included (the SDK's own retries as well as ours). Units are the
-   * items in the request for BatchWriteItem, 1 otherwise.
+   * items in the request for BatchWriteItem, the keys for BatchGetItem, 1
+   * otherwise.
    */
   counter?: OpCounter;
   /** Retries of throttled requests. */
   retry?: DynamoRetryOptions;
   /**
    * BatchWriteItem requests in flight at once within one batchPut or
-   * batchDelete call.
+   * batchDelete call, and BatchGetItem requests within one getMany call.
    * @default 4
    */
   concurrency?: number;
@@ -171,6 +179,88 @@ export class DynamoKVStore implements KVStore {
     );
     if (out.Item === undefined || this.#expired(out.Item, this.#now())) return undefined;
     return valueOf(out.Item, pk, sk);
+  }
+
+  /**
+   * BatchGetItems of at most 100 distinct keys (DynamoDB rejects repeats in
+   * one request), up to `concurrency` at once (as batch writes), each
+   * key asked for once however often it is listed.
+   */
+  async getMany(keys: readonly KVKey[]): Promise<(Uint8Array | undefined)[]> {
+    for (const { pk, sk } of keys) checkKey(pk, sk);
+    const out: (Uint8Array | undefined)[] = new Array(keys.length).fill(undefined);
+    if (keys.length === 0) return out;
+    // Where each distinct key's value goes: its first position, then the repeats.
+    const slots = new Map<string, number[]>();
+    const unique: Record<string, AttributeValue>[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const { pk, sk } = keys[i]!;
+      const id = itemId(pk, sk);
+      const at = slots.get(id);
+      if (at !== undefined) {
+        at.push(i);
+        continue;
+      }
+      slots.set(id, [i]);
+      unique.push({ pk: { S: pk }, sk: { S: sk } });
+    }
+    const what = `getMany ${keys.length} keys`;
+    const found = (raw: Record<string, AttributeValue>, now: number): void => {
+      const pk = raw.pk?.S;
+      const sk = raw.sk?.S;
+      const at = pk === undefined || sk === undefined ? undefined : slots.get(itemId(pk, sk));
+      if (at === undefined) throw new CorruptionError(`${what}: BatchGetItem returned an item that was not asked for`);
+      if (this.#expired(raw, now)) return;
+      const value = valueOf(raw, pk!, sk!);
+      out[at[0]!] = value;
+      // Every caller owns its result: repeats get copies.
+      for (let j = 1; j < at.length; j++) out[at[j]!] = value.slice();
+    };
+    await this.#inChunks(unique, MAX_BATCH_GET, (chunk) => this.#getChunk(what, chunk, found));
+    return out;
+  }
+
+  /**
+   * One BatchGetItem, asking again for the unprocessed keys until none are
+   * left. Only their keys are taken from the answer; the request around
+   * them (consistency, projection) is always ours.
+   */
+  async #getChunk(
+    what: string,
+    keys: Record<string, AttributeValue>[],
+    found: (raw: Record<string, AttributeValue>, now: number) => void,
+  ): Promise<void> {
+    let pending = keys;
+    // Requests sent since the last one that returned items.
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      let cause: unknown;
+      try {
+        const request: KeysAndAttributes = { Keys: pending, ConsistentRead: true, ...this.#projection('pk, sk, v') };
+        const cmd = new BatchGetItemCommand({ RequestItems: { [this.#table]: request } });
+        const out = await this.#client.send(this.#counted(cmd, 'BatchGetItem', pending.length));
+        const items = out.Responses?.[this.#table] ?? [];
+        const now = this.#now();
+        for (const raw of items) found(raw, now);
+        const unprocessed = out.UnprocessedKeys?.[this.#table]?.Keys ?? [];
+        if (unprocessed.length === 0) return;
+        // A partial answer that returned items is a page, not a throttle.
+        if (items.length > 0) attempt = 0;
+        pending = unprocessed;
+      } catch (err) {
+        if (err instanceof CorruptionError) throw err;
+        if (!isThrottle(err)) throw backendError(what, err);
+        cause = err;
+      }
+      if (attempt >= this.#attempts) {
+        throw new ThrottledError(
+          `${what}: ${pending.length} keys still unread after ${attempt} attempts (throttled)`,
+          { cause },
+        );
+      }
+      await sleep(this.#backoff(Math.max(1, attempt)));
+    }
   }
 
   async *query(pk: string, opts: KVQueryOptions = {}): AsyncIterable<KVItem> {
@@ -275,24 +365,29 @@ export class DynamoKVStore implements KVStore {
    * the ones under way finish and the first error is thrown.
    */
   async #batchWrite(what: string, requests: WriteRequest[]): Promise<void> {
-    if (requests.length === 0) return;
-    const chunks: WriteRequest[][] = [];
-    for (let i = 0; i < requests.length; i += MAX_BATCH_WRITE) {
-      chunks.push(requests.slice(i, i + MAX_BATCH_WRITE));
-    }
+    await this.#inChunks(requests, MAX_BATCH_WRITE, (chunk) => this.#writeChunk(what, chunk));
+  }
+
+  /**
+   * Runs `run` on consecutive slices of `all` of at most `size`, up to
+   * `concurrency` at once. After the first failure no further slice starts;
+   * the ones under way finish and the first error is thrown.
+   */
+  async #inChunks<T>(all: readonly T[], size: number, run: (chunk: T[]) => Promise<void>): Promise<void> {
     let next = 0;
     let failure: { err: unknown } | undefined;
     const worker = async (): Promise<void> => {
-      while (failure === undefined && next < chunks.length) {
-        const chunk = chunks[next++];
+      while (failure === undefined && next < all.length) {
+        const chunk = all.slice(next, next + size);
+        next += size;
         try {
-          await this.#writeChunk(what, chunk);
+          await run(chunk);
         } catch (err) {
           failure ??= { err };
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.#concurrency, chunks.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, Math.ceil(all.length / size)) }, worker));
     if (failure !== undefined) throw failure.err;
   }
 
@@ -358,6 +453,11 @@ export class DynamoKVStore implements KVStore {
     );
     return cmd;
   }
+}
+
+/** A map key for one (pk, sk): a pk holds no U+0000. */
+function itemId(pk: string, sk: string): string {
+  return pk + '\0' + sk;
 }
 
 /** A finalizeRequest middleware, in the shape the SDK's stacks accept. */

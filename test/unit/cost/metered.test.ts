@@ -33,7 +33,8 @@ async function counterValue(c: Counter<string>, labels: Record<string, string>):
  * What a first write of `n` series (labels __name__, job, instance; one day)
  * costs in a fresh process, from the write path's documented steps
  * (lib/tsdb/appender.ts, lib/index/label-index.ts, lib/tsdb/db.ts): the tenant
- * registry item; the segment PUT; one GetItem per series (is it indexed?);
+ * registry item; the segment PUT; one BatchGetItem per 100 series (is it
+ * indexed? 1 RRU per series);
  * one batch of postings (3 per series), label names (3) and values
  * (__name__ and job: 1 each, instance: n); one batch of series records (n);
  * one catalog item. All items are far below 1 KB, so 1 WRU each.
@@ -44,7 +45,7 @@ function firstWriteCost(n: number) {
   const batchRequests = batches.reduce((s, k) => s + Math.ceil(k / 25), 0);
   const items = batches.reduce((s, k) => s + k, 0);
   const usd = (AwsPrices.s3.putClass.usd * 1) / 1000 + (AwsPrices.dynamodb.write.usd * items) / 1e6 + (AwsPrices.dynamodb.read.usd * n) / 1e6;
-  return { putObject: 1, getItem: n, batchRequests, items, usd };
+  return { putObject: 1, batchGets: Math.ceil(n / 100), batchRequests, items, usd };
 }
 
 async function writeSeries(storage: Storage, tenant: string, n: number, t: number): Promise<void> {
@@ -72,7 +73,8 @@ describe('per-tenant cost attribution', () => {
       const want = firstWriteCost(n);
       const ops = (service: string, operation: string) => counterValue(metrics.operations, { tenant, service, operation });
       assert.equal(await ops('s3', 'PutObject'), want.putObject, `${tenant} PutObject`);
-      assert.equal(await ops('dynamodb', 'GetItem'), want.getItem, `${tenant} GetItem`);
+      assert.equal(await ops('dynamodb', 'GetItem'), 0, `${tenant} GetItem`);
+      assert.equal(await ops('dynamodb', 'BatchGetItem'), want.batchGets, `${tenant} BatchGetItem`);
       assert.equal(await ops('dynamodb', 'BatchWriteItem'), want.batchRequests, `${tenant} BatchWriteItem`);
       assert.equal(await ops('dynamodb', 'Query'), 0, `${tenant} Query`);
       assert.equal(await counterValue(metrics.requestUnits, { tenant, kind: 'write' }), want.items, `${tenant} WRU`);
@@ -88,7 +90,7 @@ describe('per-tenant cost attribution', () => {
     assert.match(text, new RegExp(`${CostMetricNames.cost}\\{tenant="large",component="dynamodb_requests"\\}`));
   });
 
-  it('charges later writes of known series the segment and one catalog item, of unknown ones a GetItem per series', async () => {
+  it('charges later writes of known series the segment and one catalog item, of unknown ones one batched read', async () => {
     // Prepare
     const ledger = new UsageLedger();
     const storage = new Storage(meterStores({ bucket: new MemBucket(), kv: new MemKVStore() }, ledger));
@@ -110,15 +112,15 @@ describe('per-tenant cost attribution', () => {
     await fresh.commit();
 
     // Assess: known series cost the segment and one catalog item; series the
-    // process does not know cost one GetItem each (found indexed: nothing rewritten)
+    // process does not know cost one BatchGetItem per 100 and 1 RRU each (found indexed: nothing rewritten)
     const ops = (rows: LedgerRow[]) => byOperation(rows).map((r) => [r.op, r.requests, r.capacityUnits]);
     assert.deepEqual(ops(diffRows(afterSecond, afterFirst)), [
       ['BatchWriteItem', 1, 1],
       ['PutObject', 1, 0],
     ]);
     assert.deepEqual(ops(ledger.since(afterSecond)), [
+      ['BatchGetItem', 1, 10],
       ['BatchWriteItem', 1, 1],
-      ['GetItem', 10, 10],
       ['PutObject', 1, 0],
     ]);
   });

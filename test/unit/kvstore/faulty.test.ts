@@ -12,6 +12,7 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 
 const calls: Record<KVOp, (kv: KVStore) => Promise<unknown>> = {
   get: (kv) => kv.get('p', 'a'),
+  getMany: (kv) => kv.getMany!([{ pk: 'p', sk: 'a' }]),
   query: (kv) => collect(kv.query('p')),
   batchPut: (kv) => kv.batchPut([{ pk: 'p', sk: 'new', value: Uint8Array.of(1) }]),
   putIfAbsent: (kv) => kv.putIfAbsent({ pk: 'p', sk: 'new2', value: Uint8Array.of(1) }),
@@ -50,6 +51,45 @@ describe('faultyKVStore', () => {
     const part = new MemKVStore();
     await assert.rejects(faultyKVStore(part, { failOn, partial: true }).batchPut(items), /b fails/);
     assert.deepEqual((await collect(part.query('p'))).map((i) => i.sk), ['a', 'c']);
+  });
+
+  it('getMany consults failOn for every key and rejects with the first error, reading nothing', async () => {
+    // Prepare
+    const inner = new MemKVStore();
+    await inner.batchPut([{ pk: 'p', sk: 'a', value: Uint8Array.of(1) }]);
+    const asked: string[] = [];
+    let reads = 0;
+    const counting = Object.assign(Object.create(MemKVStore.prototype) as MemKVStore, {
+      get: (pk: string, sk: string) => {
+        reads++;
+        return inner.get(pk, sk);
+      },
+    });
+    const kv = faultyKVStore(counting, {
+      failOn: (op, pk, sk) => {
+        asked.push(`${op} ${pk} ${sk}`);
+        return sk === 'b' || sk === 'c' ? new Error(`${sk} fails`) : undefined;
+      },
+    });
+    // Act + Assess
+    await assert.rejects(kv.getMany!([{ pk: 'p', sk: 'a' }, { pk: 'p', sk: 'b' }, { pk: 'q', sk: 'c' }]), /^Error: b fails$/);
+    assert.deepEqual(asked, ['getMany p a', 'getMany p b', 'getMany q c']);
+    assert.equal(reads, 0, 'nothing was read');
+    asked.length = 0;
+    assert.deepEqual(await kv.getMany!([{ pk: 'p', sk: 'a' }, { pk: 'p', sk: 'x' }, { pk: 'p', sk: 'a' }]), [Uint8Array.of(1), undefined, Uint8Array.of(1)]);
+    assert.equal(reads, 3);
+    assert.deepEqual(asked, ['getMany p a', 'getMany p x', 'getMany p a']);
+  });
+
+  it('getMany with failAfter reads, then reports the error', async () => {
+    const inner = new MemKVStore();
+    let after = 0;
+    const kv = faultyKVStore(inner, {
+      failOn: () => undefined,
+      failAfter: (op) => (op === 'getMany' && ++after === 2 ? new Error('lost reply') : undefined),
+    });
+    await assert.rejects(kv.getMany!([{ pk: 'p', sk: 'a' }, { pk: 'p', sk: 'b' }]), /lost reply/);
+    assert.equal(after, 2);
   });
 
   it('failAfter performs the write but reports an error', async () => {
