@@ -11,9 +11,9 @@
  */
 import { BadInputError } from '../util/errors.ts';
 import {
+  LITTLE_ENDIAN,
   PbWriter,
   WireType,
-  copyDoubleBytes,
   int64At,
   invalidTag,
   lastValue,
@@ -58,8 +58,13 @@ class Columns implements WriteRequestColumns {
   sampleStart: Uint32Array;
   timestamps: Float64Array;
   values: Float64Array;
-  /** Byte view of `values`, for bit-exact copies. */
+  /** Byte view of `values`. */
   valueBytes: Uint8Array;
+  /**
+   * `values` as 32-bit words: a sample's value is copied as its two words
+   * (bit-exact, NaN payloads included), not as a number.
+   */
+  valueWords: Int32Array;
 
   constructor(
     readonly buf: Uint8Array,
@@ -108,6 +113,7 @@ class Columns implements WriteRequestColumns {
       this.valueLen = u32(labels);
     }
     this.valueBytes = new Uint8Array(this.values.buffer, this.values.byteOffset, this.values.byteLength);
+    this.valueWords = new Int32Array(this.values.buffer, this.values.byteOffset, this.values.length * 2);
     // Recycled arrays hold old data; the starts must be right even for zero series.
     this.labelStart[0] = 0;
     this.sampleStart[0] = 0;
@@ -140,6 +146,7 @@ class Columns implements WriteRequestColumns {
     vb.set(this.valueBytes);
     this.values = vs;
     this.valueBytes = vb;
+    this.valueWords = new Int32Array(vs.buffer);
   }
 
   /** The public shape, without the helper fields. */
@@ -239,7 +246,7 @@ export function decodeWriteRequest(buf: Uint8Array, reuse?: WriteRequestColumns)
   let valueOff = c.valueOff;
   let valueLen = c.valueLen;
   let timestamps = c.timestamps;
-  let valueBytes = c.valueBytes;
+  let valueWords = c.valueWords;
   let numLabels = 0;
   let numSamples = 0;
   let at: At = At.Request;
@@ -402,7 +409,7 @@ export function decodeWriteRequest(buf: Uint8Array, reuse?: WriteRequestColumns)
           if (numSamples === timestamps.length) {
             c.growSamples();
             timestamps = c.timestamps;
-            valueBytes = c.valueBytes;
+            valueWords = c.valueWords;
           }
           at = At.Sample;
           let ts = 0;
@@ -463,8 +470,17 @@ export function decodeWriteRequest(buf: Uint8Array, reuse?: WriteRequestColumns)
             }
           }
           timestamps[numSamples] = ts;
-          if (vAt >= 0) copyDoubleBytes(buf, vAt, valueBytes, numSamples * 8);
-          else c.values[numSamples] = 0;
+          // The value's 8 bytes as two 32-bit words: read in the host's
+          // byte order, each word lands in memory as the bytes it was read
+          // from. (A byte-wise copy inlined here made V8 turn every byte's
+          // index into a string: 15% of the decode.)
+          if (vAt >= 0) {
+            valueWords[2 * numSamples] = dv.getInt32(vAt, LITTLE_ENDIAN);
+            valueWords[2 * numSamples + 1] = dv.getInt32(vAt + 4, LITTLE_ENDIAN);
+          } else {
+            valueWords[2 * numSamples] = 0;
+            valueWords[2 * numSamples + 1] = 0;
+          }
           numSamples++;
           at = At.Series;
         } else if (t === TAG_EXEMPLARS) {

@@ -41,6 +41,8 @@ export class Appender {
   private entries: SeriesEntry[];
   /** First sample of each run; runStart[runs] is set to n at commit. */
   private runStart: Int32Array;
+  /** The first 32 bits of each run's series id (PendingWrite.keys). */
+  private keys: Uint32Array;
   private runs = 0;
   private last: SeriesEntry | undefined;
   private ts: Float64Array;
@@ -56,6 +58,7 @@ export class Appender {
     const series = Math.min(Math.max(expected.series ?? 256, 16), 1 << 20);
     this.entries = new Array<SeriesEntry>(series);
     this.runStart = new Int32Array(series + 1);
+    this.keys = new Uint32Array(series + 1);
     this.ts = new Float64Array(samples);
     this.vs = new Float64Array(samples);
   }
@@ -103,7 +106,7 @@ export class Appender {
     if (n === 0) return { numSeries: 0, numSamples: 0, duplicatesDropped: 0, seriesIndexed: 0, bytes: 0, groupSize: 0 };
     if (this.deps.beforeCommit !== undefined) await this.deps.beforeCommit();
     this.runStart[this.runs] = n;
-    const write: PendingWrite = { entries: this.entries, runStart: this.runStart, runs: this.runs, t: this.ts, v: this.vs, n };
+    const write: PendingWrite = { entries: this.entries, runStart: this.runStart, runs: this.runs, t: this.ts, v: this.vs, n, keys: this.keys };
     if (this.deps.committer !== undefined) return this.deps.committer.commit(write);
     return (await writeSegment(this.deps, [write]))[0]!;
   }
@@ -113,7 +116,11 @@ export class Appender {
       const next = new Int32Array(this.runStart.length * 2);
       next.set(this.runStart);
       this.runStart = next;
+      const keys = new Uint32Array(next.length);
+      keys.set(this.keys);
+      this.keys = keys;
     }
+    this.keys[this.runs] = s.w0 >>> 0;
     this.entries[this.runs] = s;
     this.runStart[this.runs++] = this.n;
     this.last = s;

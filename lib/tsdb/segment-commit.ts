@@ -15,8 +15,8 @@
  * had no 2xx, retry.
  */
 import type { Bucket } from '../objstore/bucket.ts';
-import { BucketMs, bucketOf } from '../index/keys.ts';
-import type { SealMarks } from '../index/seal-marks.ts';
+import { BucketMs, bucketOf, indexBucketOfDay } from '../index/keys.ts';
+import { isSealable, type SealMarks } from '../index/seal-marks.ts';
 import type { IndexEntry, LabelIndex } from '../index/label-index.ts';
 import type { Catalog, SegmentEntry } from '../catalog/catalog.ts';
 import { SegmentBuilder } from '../segment/writer.ts';
@@ -75,6 +75,12 @@ export interface PendingWrite {
   readonly t: Float64Array;
   readonly v: Float64Array;
   readonly n: number;
+  /**
+   * The first 32 bits of each run's series id (`entries[r].w0 >>> 0`), if
+   * the appender kept them while the entry was at hand: {@link idOrder}
+   * then sorts without reading every entry again.
+   */
+  readonly keys?: Uint32Array;
 }
 
 const Empty = new Uint8Array(0);
@@ -86,7 +92,7 @@ const Empty = new Uint8Array(0);
  */
 export async function writeSegment(deps: SegmentDeps, members: readonly PendingWrite[]): Promise<CommitResult[]> {
   const all = combine(members);
-  const { entries, runStart, runs, t, v, n, runMember } = all;
+  const { entries, runStart, runs, t, v, n, keys, runMember } = all;
   const numMembers = members.length;
   const kept = new Float64Array(numMembers);
   const dropped = new Float64Array(numMembers);
@@ -95,7 +101,7 @@ export async function writeSegment(deps: SegmentDeps, members: readonly PendingW
 
   // Runs in id order, as the segment table wants them; runs of one series
   // end up next to each other, in the order they were appended.
-  const order = idOrder(entries, runs);
+  const order = idOrder(entries, runs, keys);
 
   // Caches of what is indexed are not trusted for sealed days (older days
   // held only in blocks, whose label index is dropped): samples for them
@@ -130,15 +136,21 @@ export async function writeSegment(deps: SegmentDeps, members: readonly PendingW
     k = j;
     // Samples are sorted, so each bucket of the series is one run.
     let defining = false;
+    let seriesWeek = NaN;
     for (let i = from; i < to; ) {
       const b = bucketOf(st[i]!);
       if (b !== lastBucket) {
         buckets.add(b);
         lastBucket = b;
       }
-      if (!isIndexed(s, b) || (untrusted.size > 0 && untrusted.has(b))) {
-        newEntries.push({ s, bucket: b, member: m });
-        defining = true;
+      // The label index is cut into weeks (lib/index/keys.ts): one entry per week of the series.
+      const w = indexBucketOfDay(b);
+      if (w !== seriesWeek) {
+        seriesWeek = w;
+        if (!isIndexed(s, w) || (untrusted.size > 0 && untrusted.has(w))) {
+          newEntries.push({ s, bucket: w, member: m });
+          defining = true;
+        }
       }
       // Skip the rest of this bucket's run.
       const end = (b + 1) * BucketMs;
@@ -174,25 +186,40 @@ export async function writeSegment(deps: SegmentDeps, members: readonly PendingW
 
 /** All members' runs as one set of arrays, with the member of each run (undefined: all member 0). */
 interface Combined extends PendingWrite {
+  readonly keys: Uint32Array | undefined;
   readonly runMember: Int32Array | undefined;
 }
 
+/**
+ * The members as one {@link Combined}. Both paths build the object with the
+ * same literal shape, so that writeSegment's optimised code sees one object
+ * layout whether a segment holds one commit or several (two layouts made V8
+ * throw that code away and recompile it).
+ */
 function combine(members: readonly PendingWrite[]): Combined {
-  if (members.length === 1) return { ...members[0]!, runMember: undefined };
+  if (members.length === 1) {
+    const m = members[0]!;
+    return combined(m.entries, m.runStart, m.runs, m.t, m.v, m.n, m.keys, undefined);
+  }
   let runs = 0;
   let n = 0;
+  let withKeys = true;
   for (const m of members) {
     runs += m.runs;
     n += m.n;
+    if (m.keys === undefined) withKeys = false;
   }
   const entries = new Array<SeriesEntry>(runs);
   const runStart = new Int32Array(runs + 1);
   const runMember = new Int32Array(runs);
+  const keys = withKeys ? new Uint32Array(runs) : undefined;
   const t = new Float64Array(n);
   const v = new Float64Array(n);
   let r = 0;
   let off = 0;
-  members.forEach((m, i) => {
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    if (keys !== undefined) keys.set(m.keys!.subarray(0, m.runs), r);
     for (let k = 0; k < m.runs; k++, r++) {
       entries[r] = m.entries[k]!;
       runStart[r] = m.runStart[k]! + off;
@@ -202,9 +229,22 @@ function combine(members: readonly PendingWrite[]): Combined {
     t.set(m.t.subarray(0, m.n), off);
     v.set(m.v.subarray(0, m.n), off);
     off += m.n;
-  });
+  }
   runStart[runs] = n;
-  return { entries, runStart, runs, t, v, n, runMember };
+  return combined(entries, runStart, runs, t, v, n, keys, runMember);
+}
+
+function combined(
+  entries: readonly SeriesEntry[],
+  runStart: Int32Array,
+  runs: number,
+  t: Float64Array,
+  v: Float64Array,
+  n: number,
+  keys: Uint32Array | undefined,
+  runMember: Int32Array | undefined,
+): Combined {
+  return { entries, runStart, runs, t, v, n, keys, runMember };
 }
 
 /** Whether two entries are the same series (the same object, or the same id). */
@@ -256,21 +296,22 @@ function gatherDedup(all: Combined, order: Uint32Array, k: number, j: number, ke
   return { t: gt, v: gv, n: w };
 }
 
-/** The sealed days among those of the samples, only days before yesterday being candidates. */
+/** The sealed index buckets (weeks) among those of the samples, only weeks that ended before yesterday being candidates. */
 async function sealedBuckets(deps: SegmentDeps, t: Float64Array, n: number): Promise<Set<number>> {
   const out = new Set<number>();
   const seals = deps.seals;
   if (seals === undefined) return out;
-  const before = bucketOf((deps.now ?? Date.now)()) - 1;
+  const now = (deps.now ?? Date.now)();
   const seen = new Set<number>();
   let last = NaN;
   for (let i = 0; i < n; i++) {
     const b = Math.floor(t[i]! / BucketMs);
-    if (b === last || b >= before) continue;
+    if (b === last) continue;
     last = b;
-    if (seen.has(b)) continue;
-    seen.add(b);
-    if (await seals.isSealed(b)) out.add(b);
+    const w = indexBucketOfDay(b);
+    if (seen.has(w)) continue;
+    seen.add(w);
+    if (isSealable(w, now) && (await seals.isSealed(w))) out.add(w);
   }
   return out;
 }
@@ -281,7 +322,16 @@ async function indexNew(index: LabelIndex, pairs: readonly { s: SeriesEntry; buc
   // A cold process does not know what is indexed already: ask before
   // writing, since a point read is far cheaper than a dozen writes; not
   // in a bucket that was empty when this (only) writer first looked.
-  const present = await mapLimit(pairs, 32, async (p) => (fresh !== undefined && (await fresh.isFresh(p.bucket)) ? false : index.hasSeries(p.bucket, p.s.id)));
+  const freshBuckets = new Set<number>();
+  if (fresh !== undefined) {
+    for (const b of new Set(pairs.map((p) => p.bucket))) if (await fresh.isFresh(b)) freshBuckets.add(b);
+  }
+  // One batched read for the pairs to ask about (DynamoDB: a BatchGetItem per 100).
+  const ask: number[] = [];
+  for (let i = 0; i < pairs.length; i++) if (!freshBuckets.has(pairs[i]!.bucket)) ask.push(i);
+  const found = await index.hasSeriesMany(ask.map((i) => ({ bucket: pairs[i]!.bucket, id: pairs[i]!.s.id })));
+  const present: boolean[] = new Array(pairs.length).fill(false);
+  for (let k = 0; k < ask.length; k++) present[ask[k]!] = found[k]!;
   const todo: IndexEntry[] = [];
   for (let i = 0; i < pairs.length; i++) {
     const p = pairs[i]!;
@@ -303,8 +353,10 @@ const radixCount = new Uint32Array(256);
  * bits of each id (four byte-wide passes, no comparisons, no allocation
  * per call but the result); then runs whose top 32 bits tie (about 1e-3
  * per 2000 series) are put in full id order by an insertion step.
+ * `top`, when given, holds those 32 bits of each entry (`w0 >>> 0`), so
+ * that the entries need not be read for them.
  */
-export function idOrder(series: readonly SeriesEntry[], n = series.length): Uint32Array {
+export function idOrder(series: readonly SeriesEntry[], n = series.length, top?: Uint32Array): Uint32Array {
   if (n === 0) return new Uint32Array(0);
   if (radixKeys.length < n) {
     radixKeys = new Uint32Array(n * 2);
@@ -315,10 +367,9 @@ export function idOrder(series: readonly SeriesEntry[], n = series.length): Uint
   let tmpKeys = radixTmpKeys;
   let order = new Uint32Array(n);
   let tmp = radixTmp;
-  for (let s = 0; s < n; s++) {
-    keys[s] = series[s]!.w0 >>> 0; // the id's first 4 bytes
-    order[s] = s;
-  }
+  if (top !== undefined) keys.set(top.subarray(0, n));
+  else for (let s = 0; s < n; s++) keys[s] = series[s]!.w0 >>> 0; // the id's first 4 bytes
+  for (let s = 0; s < n; s++) order[s] = s;
   const count = radixCount;
   for (let shift = 0; shift < 32; shift += 8) {
     count.fill(0);

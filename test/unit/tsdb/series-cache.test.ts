@@ -100,6 +100,44 @@ describe('SeriesCache', () => {
     assert.equal(cache.find(nan2, dv(nan2), 1, 10), undefined, 'another NaN is other bytes');
   });
 
+  it('tells apart label bytes that differ in any one byte, at any alignment of entry and request', () => {
+    // Prepare: entries of odd lengths (so each starts at a padded offset in
+    // the arena), each probed from a request buffer at offsets 0..7.
+    const cache = new SeriesCache(10_000);
+    const sets = Array.from({ length: 40 }, (_, i) => Uint8Array.from({ length: 3 + i * 3 }, (_, k) => (k * 31 + i) & 0xff));
+    const handles = sets.map((b, i) => cache.add(b, dv(b), 0, b.length, entry(`odd${i}`)));
+    for (let i = 0; i < sets.length; i++) {
+      const b = sets[i]!;
+      for (let shift = 0; shift < 8; shift++) {
+        const req = new Uint8Array(b.length + shift + 3);
+        req.set(b, shift);
+        // Act + Assess: the exact bytes find the entry ...
+        assert.equal(cache.find(req, dv(req), shift, shift + b.length), handles[i], `set ${i} at +${shift}`);
+        // ... and a change of any single byte finds nothing.
+        for (let pos = 0; pos < b.length; pos++) {
+          req[shift + pos] ^= 0x80;
+          assert.equal(cache.find(req, dv(req), shift, shift + b.length), undefined, `set ${i} at +${shift}, byte ${pos} changed`);
+          req[shift + pos] ^= 0x80;
+        }
+      }
+    }
+  });
+
+  it('compares against the entry\'s own bytes, not its neighbour\'s, in the arena', () => {
+    // Prepare: a 5-byte entry, then an 8-byte one that follows it. A probe
+    // made of the first entry's bytes and the start of the second is what
+    // an 8-byte read at the wrong place in the arena would see.
+    const cache = new SeriesCache(100);
+    const a = Uint8Array.from([11, 12, 13, 14, 15]);
+    const b = Uint8Array.from([21, 22, 23, 24, 25, 26, 27, 28]);
+    const ha = cache.add(a, dv(a), 0, a.length, entry('a'));
+    const hb = cache.add(b, dv(b), 0, b.length, entry('b'), ha);
+    const probe = Uint8Array.from([11, 12, 13, 14, 15, 21, 22, 23]);
+    // Act + Assess: b is tried first (it followed a), and must not match.
+    assert.equal(cache.find(probe, dv(probe), 0, 8, ha), undefined);
+    assert.equal(cache.find(b, dv(b), 0, 8, ha), hb);
+  });
+
   it('keeps finding every series across many arena chunks', () => {
     // Prepare: label sets of 1..3000 bytes, more than one chunk's worth.
     const cache = new SeriesCache(100_000);

@@ -6,7 +6,7 @@ import { Storage, newSeriesEntry } from '../../../lib/tsdb/db.ts';
 import { labelsFromPairs, labelsGet, labelsToString, type Labels } from '../../../lib/labels/labels.ts';
 import { MatchType, newMatcher, type Matcher } from '../../../lib/labels/matcher.ts';
 import { sortDedup } from '../../../lib/tsdb/appender.ts';
-import { BucketMs } from '../../../lib/index/keys.ts';
+import { BucketMs, IndexBucketMs } from '../../../lib/index/keys.ts';
 
 async function selectAll(storage: Storage, tenant: string, mint: number, maxt: number, ms: Matcher[]) {
   const q = await storage.tenant(tenant).querier(mint, maxt);
@@ -153,7 +153,7 @@ describe('labels in segments', () => {
     const p1 = new Storage({ bucket, kv });
     await write(p1, 1000);
     await write(p1, 2000);
-    await write(p1, 2 * BucketMs); // a new bucket: labels again
+    await write(p1, IndexBucketMs); // a new index bucket (the next week): labels again
     // A second process. Its ULIDs start in a later millisecond, so object
     // order below is write order (within one ms, two processes' ids order
     // by their random part).
@@ -171,8 +171,8 @@ describe('labels in segments', () => {
     assert.equal(labelBytes[1], 0, 'second segment refers by id');
     assert.ok(labelBytes[2]! > 0, 'new bucket: defined again');
     assert.ok(labelBytes[3]! > 0, 'new process: defined again');
-    const got = await selectAll(p2, 't', 0, 3 * BucketMs, [newMatcher(MatchType.Equal, '__name__', 'm')]);
-    assert.deepEqual(got[0]!.samples, [[1000, 1], [2000, 1], [3000, 1], [2 * BucketMs, 1]]);
+    const got = await selectAll(p2, 't', 0, 2 * IndexBucketMs, [newMatcher(MatchType.Equal, '__name__', 'm')]);
+    assert.deepEqual(got[0]!.samples, [[1000, 1], [2000, 1], [3000, 1], [IndexBucketMs, 1]]);
   });
 });
 
@@ -200,28 +200,56 @@ describe('idOrder', () => {
       const entries = shuffled.map(mk);
       const got = [...idOrder(entries)].map((i) => entries[i]!.id);
       assert.deepEqual(got, [...ids].sort());
+      // The same order from the prefixes an appender keeps (PendingWrite.keys).
+      const top = Uint32Array.from(entries, (e) => e.w0 >>> 0);
+      assert.deepEqual([...idOrder(entries, entries.length, top)].map((i) => entries[i]!.id), [...ids].sort());
     }
+  });
+
+  it('is what a commit sorts by: runs of one and of several appenders come out in id order', async () => {
+    // Prepare: 300 series appended in a different shuffled order by each of
+    // three appenders of a storage with group commit.
+    const st = new Storage({ bucket: new MemBucket(), kv: new MemKVStore(), groupCommit: true });
+    const entries = Array.from({ length: 300 }, (_, i) => newSeriesEntry(labelsFromPairs({ __name__: 'm', i: String(i) })));
+    const apps = [0, 1, 2].map((a) => {
+      const app = st.tenant('t').appender();
+      let seed = 7 + a;
+      const shuffled = [...entries].sort(() => ((seed = (seed * 48271) % 2147483647) % 3) - 1);
+      shuffled.forEach((e, k) => app.append(e, 1000 * (a + 1), k));
+      return app;
+    });
+    // Act: commit them together (one segment), then one more alone.
+    const results = await Promise.all(apps.map((app) => app.commit()));
+    const alone = st.tenant('t').appender();
+    for (const e of [...entries].reverse()) alone.append(e, 4000, 1);
+    await alone.commit();
+    // Assess: one shared segment; every series reads back with its four
+    // samples (a segment table out of id order would not parse).
+    assert.deepEqual(results.map((r) => r.groupSize), [3, 3, 3]);
+    const got = await selectAll(st, 't', 0, 10_000, [newMatcher(MatchType.Equal, '__name__', 'm')]);
+    assert.equal(got.length, 300);
+    for (const g of got) assert.deepEqual(g.samples.map(([t]) => t), [1000, 2000, 3000, 4000], g.labels);
   });
 });
 
 describe('label names and values', () => {
   it('come from the series with data in the range, filtered by matchers, sorted', async () => {
-    // Prepare: two days, series differing by labels.
+    // Prepare: two index buckets (weeks from Monday: days -3..3 and 4..10), series differing by labels.
     const st = newStorage();
     const app = st.tenant('t').appender();
     app.append(newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'b', zone: 'z1' })), 1000, 1);
     app.append(newSeriesEntry(labelsFromPairs({ __name__: 'up', job: 'a' })), 1000, 1);
-    app.append(newSeriesEntry(labelsFromPairs({ __name__: 'mem', job: 'c', host: 'h' })), BucketMs + 1000, 1);
+    app.append(newSeriesEntry(labelsFromPairs({ __name__: 'mem', job: 'c', host: 'h' })), IndexBucketMs + 1000, 1);
     await app.commit();
     // Act + Assess.
-    const all = await st.tenant('t').querier(0, 2 * BucketMs);
+    const all = await st.tenant('t').querier(0, 2 * IndexBucketMs);
     assert.deepEqual(await all.labelNames(), ['__name__', 'host', 'job', 'zone']);
     assert.deepEqual(await all.labelValues('job'), ['a', 'b', 'c']);
     assert.deepEqual(await all.labelValues('nope'), []);
     const up = [newMatcher(MatchType.Equal, '__name__', 'up')];
     assert.deepEqual(await all.labelNames(...up), ['__name__', 'job', 'zone']);
     assert.deepEqual(await all.labelValues('job', ...up), ['a', 'b']);
-    const day1 = await st.tenant('t').querier(0, BucketMs - 1);
+    const day1 = await st.tenant('t').querier(0, 4 * BucketMs - 1); // the first week only
     assert.deepEqual(await day1.labelValues('__name__'), ['up']);
     const empty = await st.tenant('other').querier(0, 2 * BucketMs);
     assert.deepEqual(await empty.labelNames(), []);
