@@ -76,15 +76,23 @@ export interface CompactorOptions {
   indexItemsExpire?: boolean;
 }
 
-export interface CompactionRun extends Partial<MaintenanceResult> {
-  /** False when another compactor held the lease: nothing was done. */
-  leased: boolean;
+/** What a compaction did, counted (one run, one tenant's, or totals). */
+export interface CompactionCounts {
+  /** Jobs completed: one block written each. */
   jobs: number;
   blocksWritten: number;
+  /** Segments and blocks merged into new blocks. */
   inputsReplaced: number;
   samplesWritten: number;
+  /** Replaced objects deleted after their grace period. */
   objectsDeleted: number;
+  /** Unreferenced block objects (leftovers of killed runs) deleted. */
   orphansDeleted: number;
+}
+
+export interface CompactionRun extends Partial<MaintenanceResult>, CompactionCounts {
+  /** False when another compactor held the lease: nothing was done. */
+  leased: boolean;
   /** Index buckets (weeks) whose label index was dropped or left to expire because only blocks hold them now (lib/compact/seal.ts). */
   indexWeeksSealed: number;
 }

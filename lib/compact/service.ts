@@ -18,7 +18,7 @@
 import { StratusError } from '../util/errors.ts';
 import { nopLogger, type Logger } from '../util/logger.ts';
 import type { Storage } from '../tsdb/db.ts';
-import { Compactor, type CompactionRun, type CompactorOptions } from './compactor.ts';
+import { Compactor, type CompactionCounts, type CompactionRun, type CompactorOptions } from './compactor.ts';
 import { policyFor, type RetentionConfig } from './retention.ts';
 
 /** What one tenant's compaction came to. */
@@ -35,19 +35,8 @@ export const TenantOutcome = {
 /** One of {@link TenantOutcome}. */
 export type TenantOutcome = (typeof TenantOutcome)[keyof typeof TenantOutcome];
 
-/** Work counts of a run (the numeric fields of {@link CompactionRun}). */
-export interface CompactionCounts {
-  /** Jobs completed: one block written each. */
-  jobs: number;
-  blocksWritten: number;
-  /** Segments and blocks merged into new blocks. */
-  inputsReplaced: number;
-  samplesWritten: number;
-  /** Replaced objects deleted after their grace period. */
-  objectsDeleted: number;
-  /** Unreferenced block objects (leftovers of killed runs) deleted. */
-  orphansDeleted: number;
-}
+/** Work counts of a run (lib/compact/compactor.ts; {@link CompactionRun} extends it). */
+export type { CompactionCounts };
 
 /** The compaction of one tenant. */
 export interface TenantCompaction extends CompactionCounts {

@@ -113,9 +113,9 @@ export function seriesColumns(chunks: readonly SourceChunk[], mint: number, maxt
  */
 export function seriesChunks(chunks: readonly SourceChunk[], mint: number, maxt: number, enc: XorColumnEncoder): ChunkMeta[] {
   const out: ChunkMeta[] = [];
-  for (const grp of clusters(chunks.filter((c) => c.maxTime >= mint && c.minTime <= maxt))) {
+  for (const grp of answerGroups(chunks, mint, maxt)) {
     const only = grp[0]!;
-    if (grp.length === 1 && only.minTime >= mint && only.maxTime <= maxt && only.encoding === Encoding.XOR && only.samples === undefined) {
+    if (passable(grp, mint, maxt)) {
       out.push({ minTime: only.minTime, maxTime: only.maxTime, encoding: only.encoding, data: only.data });
       continue;
     }
@@ -156,6 +156,51 @@ class ColumnIterator implements ChunkIterator {
   err(): Error | null {
     return null;
   }
+}
+
+/**
+ * Stored chunks with fewer samples than this are not passed through one by
+ * one when they follow each other: a run of two or more of them (lone, in
+ * range, XOR) is re-encoded as one stream into chunks of up to 120 samples.
+ * Uncompacted data is made of such chunks (a segment holds a series' samples
+ * of one request, usually one), and passing them through cost ~37 bytes per
+ * sample on the wire against ~2 in full chunks.
+ */
+export const SmallChunkSamples = 30;
+
+/** Samples in a stored XOR chunk (its first two bytes, big endian). */
+function xorSamples(c: SourceChunk): number {
+  return c.data.length >= 2 ? (c.data[0]! << 8) | c.data[1]! : 0;
+}
+
+/** Whether a cluster is a lone stored chunk that may be passed through as it is. */
+function passable(grp: readonly SourceChunk[], mint: number, maxt: number): boolean {
+  const only = grp[0]!;
+  return grp.length === 1 && only.minTime >= mint && only.maxTime <= maxt && only.encoding === Encoding.XOR && only.samples === undefined;
+}
+
+/**
+ * The clusters of the chunks overlapping [mint, maxt], with runs of two or
+ * more consecutive small passable chunks joined into one group (which the
+ * callers then re-encode: its chunks overlap nothing, so merging them is
+ * concatenation).
+ */
+function answerGroups(chunks: readonly SourceChunk[], mint: number, maxt: number): SourceChunk[][] {
+  const groups = clusters(chunks.filter((c) => c.maxTime >= mint && c.minTime <= maxt));
+  const small = (g: readonly SourceChunk[]) => passable(g, mint, maxt) && xorSamples(g[0]!) < SmallChunkSamples;
+  const out: SourceChunk[][] = [];
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && small(groups[j]!)) j++;
+    if (j - i >= 2) {
+      out.push(groups.slice(i, j).map((g) => g[0]!));
+      i = j;
+    } else {
+      out.push(groups[i]!);
+      i++;
+    }
+  }
+  return out;
 }
 
 /** Sorts chunks and groups those whose time ranges overlap. */
@@ -326,15 +371,15 @@ export class SeriesIterator implements SampleIterator {
 /**
  * The chunks to hand a STREAMED_XOR_CHUNKS client for [mint, maxt]: a
  * stored chunk that overlaps no other and lies inside the range is passed
- * through byte for byte; everything else is merged, cut to the range and
- * re-encoded into chunks of at most 120 samples.
+ * through byte for byte, unless it is small and next to other small ones
+ * (see {@link SmallChunkSamples}); everything else is merged, cut to the
+ * range and re-encoded into chunks of at most 120 samples.
  */
 export function mergedChunks(chunks: readonly SourceChunk[], mint: number, maxt: number): ChunkMeta[] {
   const out: ChunkMeta[] = [];
-  const groups = clusters(chunks.filter((c) => c.maxTime >= mint && c.minTime <= maxt));
-  for (const grp of groups) {
+  for (const grp of answerGroups(chunks, mint, maxt)) {
     const only = grp[0]!;
-    if (grp.length === 1 && only.minTime >= mint && only.maxTime <= maxt && only.encoding === Encoding.XOR && only.samples === undefined) {
+    if (passable(grp, mint, maxt)) {
       out.push({ minTime: only.minTime, maxTime: only.maxTime, encoding: only.encoding, data: only.data });
       continue;
     }

@@ -9,9 +9,10 @@ import { STALE } from '../../helpers/bits.ts';
 import { prng } from '../../helpers/prng.ts';
 
 /**
- * Random sources of one series: encoded XOR chunks (as segments hold) and
- * decoded column slices (as block reads produce, several sharing one
- * array), overlapping or not, with equal timestamps across sources.
+ * Random sources of one series: encoded XOR chunks (as segments hold, full
+ * or of a few samples) and decoded column slices (as block reads produce,
+ * several sharing one array), overlapping or not, with equal timestamps
+ * across sources.
  */
 function sources(rnd: () => number): SourceChunk[] {
   const out: SourceChunk[] = [];
@@ -38,10 +39,12 @@ function sources(rnd: () => number): SourceChunk[] {
       shared.n += len;
       out.push({ minTime: ts[0]!, maxTime: ts[len - 1]!, encoding: Encoding.XOR, data: new Uint8Array(0), order, samples: { t: shared.t, v: shared.v, from, to: from + len } });
     } else {
-      for (let i = 0; i < len; i += 120) {
+      // Full chunks as blocks and long segments hold, or chunks of 1-3 samples as uncompacted segments do.
+      const per = rnd() < 0.25 ? 1 + Math.floor(rnd() * 3) : 120;
+      for (let i = 0; i < len; i += per) {
         const c = new XORChunk();
         const app = c.appender();
-        const end = Math.min(len, i + 120);
+        const end = Math.min(len, i + per);
         for (let k = i; k < end; k++) app.append(ts[k]!, vs[k]!);
         out.push({ minTime: ts[i]!, maxTime: ts[end - 1]!, encoding: Encoding.XOR, data: c.bytes().slice(), order });
       }
