@@ -30,9 +30,11 @@
  * index items left are reported as held for the TTL horizon (storage), not
  * as deleted. `--ttl=off` measures the delete-on-seal path instead.
  *
- * Clock: the payload starts on 2024-01-01; the stores and the compactor
- * run on a clock one hour after it while ingesting and two days later while
- * compacting (so the day is sealed, as the hourly schedule would).
+ * Clock: the payload starts on Monday 2024-01-01; the stores and the
+ * compactor run on a clock one hour after it while ingesting and nine days
+ * later while compacting (the data's index bucket, that week, has ended
+ * and may be sealed, as the hourly schedule would do on the Tuesday after
+ * it).
  *
  * Flags: --series=10000 --rounds=240 --batches=2000,500 --ttl=on|off --write
  */
@@ -89,10 +91,10 @@ async function drain(handler: HttpHandler, req: HttpRequest): Promise<{ status: 
   return { status: res.status, bytes };
 }
 
-/** The benchmark's clock: an hour after the payload's start while ingesting, two days later while compacting. */
+/** The benchmark's clock: an hour after the payload's start while ingesting, nine days later while compacting. */
 const Day = 86_400_000;
 const IngestNow = START_MS + 3_600_000;
-const CompactNow = START_MS + 2 * Day + 3_600_000;
+const CompactNow = START_MS + 9 * Day + 3_600_000;
 let clock = IngestNow;
 const now = (): number => clock;
 const compactOptions = { force: true, deleteGraceMs: 0, downsample: true, indexItemsExpire: ttl, now } as const;
