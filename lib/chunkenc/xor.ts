@@ -72,6 +72,11 @@ const TWO_POW_32 = 4294967296;
  * Only one appender may be in use per chunk; calling `appender()` again
  * invalidates the previous one.
  */
+/** The sample count in the header of encoded XOR chunk bytes (0 for a too-short buffer). */
+export function xorNumSamples(b: Uint8Array): number {
+  return b.length < XOR_HEADER_SIZE ? 0 : (b[0]! << 8) | b[1]!;
+}
+
 export class XORChunk implements Chunk {
   /** Always {@link Encoding.XOR}. */
   readonly encoding = Encoding.XOR;
@@ -108,8 +113,7 @@ export class XORChunk implements Chunk {
 
   /** The sample count from the header (0 for a too-short buffer). */
   numSamples(): number {
-    const b = this.w.buf;
-    return b.length < XOR_HEADER_SIZE ? 0 : (b[0]! << 8) | b[1]!;
+    return xorNumSamples(this.w.buf);
   }
 
   /**

@@ -149,7 +149,7 @@ export class Compactor {
       refreshExpiringIndexes(this.s, entries, this.now(), (b, n) => this.progress(`tenant ${this.s.tenant}: week of ${isoTime(b * 86_400_000).slice(0, 10)} still holds segments ${Math.floor((this.now() - indexBucketRange(b)[1] - 1) / 86_400_000)} days after it ended: refreshed the label index of ${n} series`));
     try {
       // Once per tenant: data written while index buckets were days gets its week index (lib/compact/index-refresh.ts).
-      await ensureWeekLayout(this.s, await this.s.catalog.all(), this.now(), (b, n) => this.progress(`tenant ${this.s.tenant}: week of ${isoTime(b * 86_400_000).slice(0, 10)}: label index rebuilt in the week layout (${n} series)`));
+      await ensureWeekLayout(this.s, this.now(), (b, n) => this.progress(`tenant ${this.s.tenant}: week of ${isoTime(b * 86_400_000).slice(0, 10)}: label index rebuilt in the week layout (${n} series)`));
       try {
         for (let pass = 0; pass < MaxPasses; pass++) {
           const entries = await this.s.catalog.all();

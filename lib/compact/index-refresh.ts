@@ -79,12 +79,15 @@ export async function refreshExpiringIndexes(s: TenantStores, entries: readonly 
  * of every week holding segments of a day that has a series partition in
  * the day layout (written before index buckets were weeks: its series may
  * be indexed there only), then records that the tenant is in the week
- * layout. One point query per day holding segments, once; a store written
- * in the week layout only just gets the record. Returns the weeks rebuilt.
+ * layout. Once recorded, one GetItem per run; before, the catalog and one
+ * point query per day holding segments; a store written in the week layout
+ * only just gets the record. Returns the weeks rebuilt.
  * Idempotent; a crash before the record is written only repeats it.
  */
-export async function ensureWeekLayout(s: TenantStores, entries: readonly Recorded[], now: number, onRebuild?: (bucket: number, series: number) => void): Promise<number[]> {
+export async function ensureWeekLayout(s: TenantStores, now: number, onRebuild?: (bucket: number, series: number) => void): Promise<number[]> {
   if ((await s.kv.get(IndexLayoutPartition, WeekLayoutKey)) !== undefined) return [];
+  // The catalog is read only when the rebuild may be needed, not on every run.
+  const entries = await s.catalog.all();
   const days = new Set<number>();
   for (const r of entries) if (r.entry.kind === 'segment') for (const b of r.buckets) days.add(b);
   const weeks = new Set<number>();

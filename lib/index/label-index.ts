@@ -12,7 +12,7 @@
  *
  * Crash-safe order: a series' postings, names and values are written before
  * its series record, so a present series record means the series is fully
- * indexed for that bucket (`hasSeries` relies on it).
+ * indexed for that bucket (`hasSeriesMany` relies on it).
  */
 import { kvGetMany, type KVItem, type KVStore } from '../kvstore/kvstore.ts';
 import { decodeLabels } from '../labels/labels.ts';
@@ -74,14 +74,9 @@ export class LabelIndex {
     return set;
   }
 
-  /** Whether the series record of `id` exists in `bucket`. */
-  async hasSeries(bucket: number, id: string): Promise<boolean> {
-    return (await this.kv.get(IndexKeys.series(bucket), id)) !== undefined;
-  }
-
   /**
-   * {@link hasSeries} of many (bucket, id) pairs in one batched read
-   * (DynamoDB: a BatchGetItem per 100 pairs instead of a GetItem each).
+   * Whether the series record of each (bucket, id) exists, in one batched
+   * read (DynamoDB: a BatchGetItem per 100 pairs, not a GetItem each).
    */
   async hasSeriesMany(pairs: readonly { bucket: number; id: string }[]): Promise<boolean[]> {
     const values = await kvGetMany(this.kv, pairs.map((p) => ({ pk: IndexKeys.series(p.bucket), sk: p.id })));

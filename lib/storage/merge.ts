@@ -9,7 +9,7 @@
  * are; only overlapping clusters pay for a k-way merge.
  */
 import { Encoding, type ChunkIterator } from '../chunkenc/chunk.ts';
-import { XORChunk } from '../chunkenc/xor.ts';
+import { XORChunk, xorNumSamples } from '../chunkenc/xor.ts';
 import type { XorColumnEncoder } from '../chunkenc/xor-columns.ts';
 import { MaxChunkSpanMs, SamplesPerChunk } from '../segment/format.ts';
 import { CorruptionError } from '../util/errors.ts';
@@ -64,17 +64,20 @@ function cutSlice(c: ColumnSlice, mint: number, maxt: number): ColumnSlice {
   return from === c.from && to === c.to ? c : { t: c.t, v: c.v, from, to };
 }
 
-/** Drains `it` into new columns; rethrows its error. */
-function drainColumns(it: SampleIterator): ColumnSlice {
-  let t = new Float64Array(256);
-  let v = new Float64Array(256);
+/**
+ * Drains `it` into new columns of `capacity` samples (grown if it yields
+ * more); rethrows its error.
+ */
+export function drainColumns(it: SampleIterator, capacity = 256): ColumnSlice {
+  let t = new Float64Array(capacity);
+  let v = new Float64Array(capacity);
   let n = 0;
   while (it.next()) {
     if (n === t.length) {
-      const t2 = new Float64Array(n * 2);
+      const t2 = new Float64Array(2 * n + 16);
       t2.set(t);
       t = t2;
-      const v2 = new Float64Array(n * 2);
+      const v2 = new Float64Array(2 * n + 16);
       v2.set(v);
       v = v2;
     }
@@ -168,11 +171,6 @@ class ColumnIterator implements ChunkIterator {
  */
 export const SmallChunkSamples = 30;
 
-/** Samples in a stored XOR chunk (its first two bytes, big endian). */
-function xorSamples(c: SourceChunk): number {
-  return c.data.length >= 2 ? (c.data[0]! << 8) | c.data[1]! : 0;
-}
-
 /** Whether a cluster is a lone stored chunk that may be passed through as it is. */
 function passable(grp: readonly SourceChunk[], mint: number, maxt: number): boolean {
   const only = grp[0]!;
@@ -187,7 +185,7 @@ function passable(grp: readonly SourceChunk[], mint: number, maxt: number): bool
  */
 function answerGroups(chunks: readonly SourceChunk[], mint: number, maxt: number): SourceChunk[][] {
   const groups = clusters(chunks.filter((c) => c.maxTime >= mint && c.minTime <= maxt));
-  const small = (g: readonly SourceChunk[]) => passable(g, mint, maxt) && xorSamples(g[0]!) < SmallChunkSamples;
+  const small = (g: readonly SourceChunk[]) => passable(g, mint, maxt) && xorNumSamples(g[0]!.data) < SmallChunkSamples;
   const out: SourceChunk[][] = [];
   for (let i = 0; i < groups.length; ) {
     let j = i;

@@ -19,6 +19,7 @@ import { compareLabels, seriesIdToHex, type Labels } from '../labels/labels.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import { readSegmentTable, verifySeriesData, type SegmentTable } from '../segment/reader.ts';
 import { SeriesIdSize } from '../segment/format.ts';
+import { indexBucketsOfDays } from '../index/keys.ts';
 import type { Encoding } from '../chunkenc/chunk.ts';
 import type { SourceChunk } from '../storage/merge.ts';
 import { BatchChunkOverheadBytes, BatchChunks } from './batch-chunks.ts';
@@ -65,7 +66,7 @@ export async function planSelect(deps: QuerierDeps, mint: number, maxt: number, 
   if (entries.length > 0) {
     // Series in segments are found through the label index of their buckets,
     // series in blocks through the block's own index.
-    for (const m of await Promise.all(segmentBuckets.map((b) => deps.index.select(b, matchers)))) {
+    for (const m of await Promise.all(indexBucketsOfDays(segmentBuckets).map((w) => deps.index.select(w, matchers)))) {
       for (const [id, labels] of m) if (!found.has(id)) found.set(id, labels);
     }
     await mapLimit(

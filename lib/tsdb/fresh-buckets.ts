@@ -2,7 +2,7 @@
  * Index buckets that held no series record when this process first looked
  * at them, so that the series new to this process in them need no point
  * read to learn whether they are indexed already (lib/tsdb/segment-commit.ts
- * asks `hasSeries` per new series otherwise). At a new index bucket (a
+ * asks `hasSeriesMany` about new series otherwise). At a new index bucket (a
  * week starting Monday 00:00 UTC, lib/index/keys.ts), or on a fresh data
  * directory, that is every series. Buckets are index buckets as the commit
  * passes them (the week's Monday).

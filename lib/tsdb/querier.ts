@@ -17,7 +17,9 @@ import { labelsGet, type Labels } from '../labels/labels.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import type { ChunkQuerier, ChunkSeries, Querier, SampleIterator, SelectHints, Series, SeriesSet } from '../storage/interface.ts';
-import { seriesChunks, seriesColumns, SeriesIterator, type ColumnarSeries, type ColumnSlice, type SourceChunk } from '../storage/merge.ts';
+import { drainColumns, seriesChunks, seriesColumns, SeriesIterator, type ColumnarSeries, type ColumnSlice, type SourceChunk } from '../storage/merge.ts';
+import { xorNumSamples } from '../chunkenc/xor.ts';
+import { indexBucketsOfDays } from '../index/keys.ts';
 import { XorColumnEncoder } from '../chunkenc/xor-columns.ts';
 import { BatchSizer, loadBatch, planSelect, type SelectPlan, type SeriesBatch } from './batch-load.ts';
 import { loadBlockIndex } from './block-series.ts';
@@ -157,11 +159,6 @@ export class BatchedSeriesSet<S> implements SeriesSet<S> {
   }
 }
 
-/** The number of samples an XOR chunk holds (its first two bytes, big-endian). */
-function xorSampleCount(data: Uint8Array): number {
-  return data.length < 2 ? 0 : (data[0]! << 8) | data[1]!;
-}
-
 class MergedSeries implements Series, ColumnarSeries {
   constructor(
     readonly labels: Labels,
@@ -187,31 +184,12 @@ class MergedSeries implements Series, ColumnarSeries {
       if (c.samples !== undefined) cap += c.samples.to - c.samples.from;
       else {
         encoded = true;
-        cap += xorSampleCount(c.data);
+        cap += xorNumSamples(c.data);
       }
     }
     if (!encoded) return seriesColumns(this.chunks, this.mint, this.maxt);
-    let t = new Float64Array(cap);
-    let v = new Float64Array(cap);
-    const it = new SeriesIterator(this.chunks, this.mint, this.maxt);
-    let n = 0;
-    while (it.next()) {
-      if (n === t.length) {
-        // Only if a chunk's header undercounts: grow rather than drop samples.
-        const t2 = new Float64Array(2 * n + 16);
-        t2.set(t);
-        t = t2;
-        const v2 = new Float64Array(2 * n + 16);
-        v2.set(v);
-        v = v2;
-      }
-      t[n] = it.atT();
-      v[n] = it.atV();
-      n++;
-    }
-    const e = it.err();
-    if (e !== null) throw e;
-    return n === 0 ? [] : [{ t, v, from: 0, to: n }];
+    const cols = drainColumns(new SeriesIterator(this.chunks, this.mint, this.maxt), cap);
+    return cols.to === 0 ? [] : [cols];
   }
 }
 
@@ -271,7 +249,8 @@ export class TenantQuerier extends BaseQuerier implements Querier {
    */
   private async eachLabelSet(matchers: Matcher[], each: (ls: Labels) => void, bucketWide: (bucket: number) => Promise<void>): Promise<void> {
     const { entries, segmentBuckets } = await this.deps.catalog.entries(this.mint, this.maxt);
-    for (const b of segmentBuckets) {
+    // The label index is cut into weeks: each week read once, however many of its days hold segments.
+    for (const b of indexBucketsOfDays(segmentBuckets)) {
       if (matchers.length === 0) await bucketWide(b);
       else for (const ls of (await this.deps.index.select(b, matchers)).values()) each(ls);
     }

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { MemBucket } from '../../../lib/objstore/mem.ts';
 import { MemKVStore } from '../../../lib/kvstore/mem.ts';
 import { Storage, newSeriesEntry, type TenantDB } from '../../../lib/tsdb/db.ts';
-import { labelsFromPairs, labelsToString } from '../../../lib/labels/labels.ts';
+import { labelsFromPairs } from '../../../lib/labels/labels.ts';
 import { MatchType, newMatcher, type Matcher } from '../../../lib/labels/matcher.ts';
 import { BucketMs, IndexKeys, indexBucketOfDay } from '../../../lib/index/keys.ts';
 import { Compactor } from '../../../lib/compact/compactor.ts';
@@ -19,6 +19,7 @@ import type { SeriesEntry } from '../../../lib/tsdb/series-cache.ts';
 import { LabelIndex } from '../../../lib/index/label-index.ts';
 import { encodeLabels } from '../../../lib/labels/labels.ts';
 import type { KVStore } from '../../../lib/kvstore/kvstore.ts';
+import { dumpSeries } from '../../helpers/dump.ts';
 
 /** Writes that a read-only test store refuses. */
 const refuse = () => Promise.reject(new Error('read-only'));
@@ -30,18 +31,7 @@ const Hour = 3_600_000;
 const Mon = 20_003;
 const AnyName = [newMatcher(MatchType.Regexp, '__name__', '.+')];
 
-async function dump(db: TenantDB, mint: number, maxt: number, ms: Matcher[] = AnyName): Promise<string[]> {
-  const q = await db.querier(mint, maxt);
-  const set = q.select(true, undefined, ...ms);
-  const out: string[] = [];
-  while (await set.next()) {
-    const it = set.at().iterator();
-    let line = labelsToString(set.at().labels);
-    while (it.next()) line += ` ${it.atT()}:${it.atV()}`;
-    out.push(line);
-  }
-  return out;
-}
+const dump = (db: TenantDB, mint: number, maxt: number, ms: Matcher[] = AnyName) => dumpSeries(db, mint, maxt, ms);
 
 /** Commits samples [series, t, v] as one request; returns the series-bucket pairs indexed. */
 async function write(db: TenantDB, samples: readonly [SeriesEntry, number, number][]): Promise<number> {
