@@ -86,7 +86,7 @@ export function newReadHandler(opts: ReadHandlerOptions): HttpHandler {
       return {
         status: 200,
         headers: { 'content-type': ContentTypeStreamed },
-        body: streamChunks(db, queries, maxBytesInFrame, metrics, logger),
+        body: await startStream(streamChunks(db, queries, maxBytesInFrame, metrics, logger)),
       };
     } catch (err) {
       metrics.rejectedRequests.inc({ handler: 'read', reason: reasonOf(err) });
@@ -113,7 +113,8 @@ const MatcherCacheSize = 256;
 /** toMatchers, memoized: matchers are immutable, so sharing them across requests is safe. */
 function cachedMatchers(pb: readonly LabelMatcher[], qi: number): Matcher[] {
   let key = '';
-  for (const m of pb) key += `${m.type}\u0000${m.name}\u0000${m.value}\u0001`;
+  // Lengths first, so that no name or value (they may hold any character) can make two lists one key.
+  for (const m of pb) key += `${m.type},${m.name.length},${m.value.length}:${m.name}${m.value};`;
   const hit = matcherCache.get(key);
   if (hit !== undefined) return hit;
   const ms = toMatchers(pb, qi);
@@ -174,6 +175,34 @@ async function samplesFor(
   } finally {
     await querier.close();
   }
+}
+
+/**
+ * Runs a streamed answer up to its second piece before the status is
+ * sent. An answer that fits one piece (most: a piece is 256 KiB of frames)
+ * goes out as bytes, written with its length in one go, instead of as a
+ * stream (a write for the piece and another for the end of the chunked
+ * encoding: about 0.2 ms of CPU per request and a second packet, measured).
+ * The frames are the same either way. Errors up to there reject, so they
+ * still become an error status.
+ */
+async function startStream(pieces: AsyncGenerator<Uint8Array>): Promise<Uint8Array | AsyncIterable<Uint8Array>> {
+  const first = await pieces.next();
+  if (first.done === true) return new Uint8Array(0);
+  const second = await pieces.next();
+  if (second.done === true) return first.value;
+  // The rest, after the two pieces made; closing it early closes `pieces` (and so the querier).
+  const head = [first.value, second.value];
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: async (): Promise<IteratorResult<Uint8Array>> => (head.length > 0 ? { done: false, value: head.shift()! } : pieces.next()),
+      return: async (): Promise<IteratorResult<Uint8Array>> => {
+        head.length = 0;
+        await pieces.return(undefined);
+        return { done: true, value: undefined };
+      },
+    }),
+  };
 }
 
 /** Streamed answers are handed to the transport in pieces of at least this many bytes (whole frames). */

@@ -8,6 +8,8 @@ import type { Registry } from 'prom-client';
 import { FsBucket } from '../objstore/fs/fs-bucket.ts';
 import { LevelKVStore } from '../kvstore/leveldb/leveldb-store.ts';
 import { Storage } from '../tsdb/db.ts';
+import { CatalogPartition } from '../catalog/catalog.ts';
+import { OwnedQueryCache } from '../catalog/query-cache.ts';
 import type { Bucket } from '../objstore/bucket.ts';
 import type { KVStore } from '../kvstore/kvstore.ts';
 import { newRemoteMetrics } from '../remote/metrics.ts';
@@ -31,9 +33,17 @@ export const MaxApiBodyBytes = 4 * 1024 * 1024;
 export async function openLocalStorage(dataDir: string, decorate: StoreDecorator = (s) => s): Promise<Storage> {
   await mkdir(dataDir, { recursive: true });
   const bucket = new FsBucket({ dir: join(dataDir, 'objects') });
-  const kv = await LevelKVStore.open({ dir: join(dataDir, 'index') });
+  // LevelDB's lock makes this process the only writer of the index store, so
+  // catalog range queries can be answered from memory until a write of this
+  // process touches their range (lib/catalog/query-cache.ts).
+  const kv = new OwnedQueryCache(await LevelKVStore.open({ dir: join(dataDir, 'index') }), { cacheable: isCatalogPartition });
   // Concurrent writes share a segment file and its fsyncs (lib/tsdb/group-commit.ts).
   return new Storage({ ...decorate({ bucket, kv }), groupCommit: true });
+}
+
+/** A tenant's catalog partition in the root index store (`<tenant>/catalog`: lib/tsdb/db.ts prefixes each tenant's partitions). */
+function isCatalogPartition(pk: string): boolean {
+  return pk.endsWith(`/${CatalogPartition}`);
 }
 
 /**

@@ -15,7 +15,7 @@
  * everything.
  */
 import type { BlockEntry, CatalogEntry, SegmentEntry } from '../catalog/catalog.ts';
-import { compareLabels, seriesIdToHex, type Labels } from '../labels/labels.ts';
+import { compareLabels, seriesIdFromHex, type Labels } from '../labels/labels.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import { readSegmentTable, verifySeriesData, type SegmentTable } from '../segment/reader.ts';
 import { SeriesIdSize } from '../segment/format.ts';
@@ -39,8 +39,6 @@ export interface PlannedSeries {
   readonly labels: Labels;
   /** Series id, hex. */
   readonly id: string;
-  /** Series id, 16 bytes. */
-  readonly idBytes: Uint8Array;
 }
 
 /** What a select reads: its objects and its series. */
@@ -77,14 +75,14 @@ export async function planSelect(deps: QuerierDeps, mint: number, maxt: number, 
         const sets = ix.labelSets();
         for (const i of ix.select(matchers)) {
           if (ix.maxT[i]! < mint || ix.minT[i]! > maxt) continue;
-          const id = seriesIdToHex(ix.idAt(i));
+          const id = ix.hexIdAt(i);
           if (!found.has(id)) found.set(id, sets[i]!);
         }
       },
     );
   }
   const series: PlannedSeries[] = [];
-  for (const [id, labels] of found) series.push({ labels, id, idBytes: Uint8Array.from(Buffer.from(id, 'hex')) });
+  for (const [id, labels] of found) series.push({ labels, id });
   series.sort((a, b) => compareLabels(a.labels, b.labels));
   // Each sample of a segment is at most one chunk of one series; spread over
   // at least the series matched (or the largest segment's), a pessimistic
@@ -184,8 +182,9 @@ export async function loadBatch(deps: QuerierDeps, plan: SelectPlan, from: numbe
   const seg = new BatchChunks(series.length);
   const blockChunks: (SourceChunk[] | undefined)[] = new Array(series.length);
   let blockBytes = 0;
-  // The batch's ids in ascending order, for merging with segment tables (ids ascending).
-  const sorted = sortIds(series);
+  // The batch's ids in ascending order, for merging with segment tables (ids
+  // ascending); not needed when the range is all blocks (compacted).
+  const sorted = plan.entries.some((e) => e.kind === 'segment') ? sortIds(series) : undefined;
   let position: Map<string, number> | undefined;
   const visits = plan.entries.map((entry, ord) => ({ entry, ord }));
   if (reverse) visits.reverse();
@@ -202,7 +201,7 @@ export async function loadBatch(deps: QuerierDeps, plan: SelectPlan, from: numbe
       const table = await deps.tables.get(deps.cacheScope + entry.id, async () => (await readSegmentTable(deps.bucket, entry.key, entry)).table);
       const rows: number[] = [];
       const owners: number[] = [];
-      findRows(table, sorted, (row, j) => {
+      findRows(table, sorted!, (row, j) => {
         if (table.seriesMaxT(row) < plan.mint || table.seriesMinT(row) > plan.maxt) return;
         rows.push(row);
         owners.push(j);
@@ -214,14 +213,6 @@ export async function loadBatch(deps: QuerierDeps, plan: SelectPlan, from: numbe
   return new SeriesBatch(series, seg, blockChunks, blockBytes);
 }
 
-function compareIdBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let k = 0; k < SeriesIdSize; k++) {
-    const d = a[k]! - b[k]!;
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 /** The ids of a batch's series in ascending order, back to back, with their batch positions. */
 interface SortedIds {
   readonly ids: Uint8Array;
@@ -229,9 +220,10 @@ interface SortedIds {
 }
 
 function sortIds(series: readonly PlannedSeries[]): SortedIds {
-  const order = series.map((_, j) => j).sort((a, b) => compareIdBytes(series[a]!.idBytes, series[b]!.idBytes));
+  // Lowercase hex sorts as the bytes it spells.
+  const order = series.map((_, j) => j).sort((a, b) => (series[a]!.id < series[b]!.id ? -1 : series[a]!.id > series[b]!.id ? 1 : 0));
   const ids = new Uint8Array(order.length * SeriesIdSize);
-  order.forEach((j, k) => ids.set(series[j]!.idBytes, k * SeriesIdSize));
+  order.forEach((j, k) => ids.set(seriesIdFromHex(series[j]!.id), k * SeriesIdSize));
   return { ids, pos: Uint32Array.from(order) };
 }
 

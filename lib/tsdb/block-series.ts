@@ -5,7 +5,6 @@
 import type { BlockEntry } from '../catalog/catalog.ts';
 import { readBlockIndex, readPages, type BlockIndex } from '../block/reader.ts';
 import { ColumnBuffer, decodeColumns, peekSampleCount } from '../block/columns.ts';
-import { seriesIdToHex } from '../labels/labels.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import { Encoding } from '../chunkenc/chunk.ts';
 import type { SourceChunk } from '../storage/merge.ts';
@@ -40,7 +39,7 @@ export async function readBlockSeries(
   const owners: number[] = [];
   for (const i of ix.select(plan.matchers)) {
     if (ix.maxT[i]! < mint || ix.minT[i]! > maxt) continue;
-    const j = position.get(seriesIdToHex(ix.idAt(i)));
+    const j = position.get(ix.hexIdAt(i));
     if (j === undefined) continue;
     hits.push(i);
     owners.push(j);

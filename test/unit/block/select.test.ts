@@ -79,4 +79,30 @@ describe('BlockIndex.select', () => {
       assert.deepEqual(got, want, ms.map(String).join(', '));
     }
   });
+
+  it('keeps answers apart for matcher lists that a joined key could confuse', async () => {
+    // Prepare: values holding the characters a naive key would join matchers with.
+    const t = MatchType.Equal;
+    const tricky = `x\u0001${t}\u0000job\u0000y`;
+    const sets = [labelsFromPairs({ job: 'x' }), labelsFromPairs({ job: 'y' }), labelsFromPairs({ job: tricky }), labelsFromPairs({ job: `x;${t},3,1:joby;` })];
+    const { ix, sorted } = await blockOf(sets);
+    const lists: Matcher[][] = [
+      [newMatcher(t, 'job', tricky)],
+      [newMatcher(t, 'job', 'x'), newMatcher(t, 'job', 'y')],
+      [newMatcher(t, 'job', `x;${t},3,1:joby;`)],
+      [newMatcher(t, 'job', 'x')],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const ms of lists) {
+        // Act: asked again and again (answers are kept per matcher list).
+        const got = ix.select(ms);
+        // Assess
+        const want: number[] = [];
+        sorted.forEach((ls, i) => {
+          if (ms.every((m) => m.matches(labelsGet(ls, m.name)))) want.push(i);
+        });
+        assert.deepEqual(got, want, `round ${round}: ${ms.map(String).join(', ')}`);
+      }
+    }
+  });
 });

@@ -116,4 +116,41 @@ describe('seriesColumns and seriesChunks', () => {
     assert.equal(cut[0]!.t, t);
     assert.deepEqual([cut[0]!.from, cut[0]!.to], [2, 3]);
   });
+
+  it('passes stored full chunks through as mergedChunks does, in every shape near the fast path', () => {
+    // Prepare: series made of stored chunks of 120 (or fewer) samples, one per step of 1000 ms.
+    const chunkAt = (t0: number, n: number, order = 0): SourceChunk => {
+      const c = new XORChunk();
+      const app = c.appender();
+      for (let k = 0; k < n; k++) app.append(t0 + k * 10, t0 + k);
+      return { minTime: t0, maxTime: t0 + (n - 1) * 10, encoding: Encoding.XOR, data: c.bytes().slice(), order };
+    };
+    const full = [chunkAt(0, 120), chunkAt(2000, 120), chunkAt(4000, 120)];
+    const cases: { name: string; chunks: SourceChunk[]; mint: number; maxt: number }[] = [
+      { name: 'full chunks in range (fast path)', chunks: full, mint: 0, maxt: 10_000 },
+      { name: 'no chunks', chunks: [], mint: 0, maxt: 10_000 },
+      { name: 'out of order in the array', chunks: [full[2]!, full[0]!, full[1]!], mint: 0, maxt: 10_000 },
+      { name: 'touching: next starts where one ends', chunks: [chunkAt(0, 120), chunkAt(1190, 120, 1)], mint: 0, maxt: 10_000 },
+      { name: 'overlapping, later order wins', chunks: [chunkAt(0, 120), chunkAt(500, 120, 1)], mint: 0, maxt: 10_000 },
+      { name: 'range cuts the first', chunks: full, mint: 5, maxt: 10_000 },
+      { name: 'range cuts the last', chunks: full, mint: 0, maxt: 5000 },
+      { name: 'range leaves one out', chunks: full, mint: 1500, maxt: 10_000 },
+      { name: 'a lone small chunk last', chunks: [...full, chunkAt(6000, 3)], mint: 0, maxt: 10_000 },
+      { name: 'two small chunks in a row', chunks: [...full, chunkAt(6000, 3), chunkAt(7000, 2)], mint: 0, maxt: 10_000 },
+      { name: 'exactly SmallChunkSamples', chunks: [chunkAt(0, 30), chunkAt(1000, 30)], mint: 0, maxt: 10_000 },
+      { name: 'one fewer than SmallChunkSamples', chunks: [chunkAt(0, 29), chunkAt(1000, 29)], mint: 0, maxt: 10_000 },
+    ];
+    for (const c of cases) {
+      // Act
+      const out = seriesChunks(c.chunks, c.mint, c.maxt, new XorColumnEncoder());
+      // Assess: what mergedChunks gives, byte for byte, and the stored bytes themselves where it passes them.
+      const ref = mergedChunks(c.chunks, c.mint, c.maxt);
+      assert.equal(out.length, ref.length, `${c.name}: chunk count`);
+      for (let k = 0; k < ref.length; k++) {
+        assert.deepEqual([out[k]!.minTime, out[k]!.maxTime, out[k]!.encoding], [ref[k]!.minTime, ref[k]!.maxTime, ref[k]!.encoding], `${c.name} ${k}`);
+        assert.deepEqual(Buffer.from(out[k]!.data), Buffer.from(ref[k]!.data), `${c.name} ${k}: bytes`);
+        assert.equal(out[k]!.data === ref[k]!.data, c.chunks.some((s) => s.data === ref[k]!.data), `${c.name} ${k}: pass-through`);
+      }
+    }
+  });
 });

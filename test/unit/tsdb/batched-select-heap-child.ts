@@ -51,7 +51,9 @@ if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${String(res.body)}
 let samples = 0;
 let checksum = 0;
 // Frames are decoded as they arrive and dropped: the reader holds nothing.
-for await (const msg of readFrames(res.body as AsyncIterable<Uint8Array>)) {
+// A streamed answer that fits one piece comes as bytes (read-handler.ts, startStream).
+const body = res.body instanceof Uint8Array ? (async function* (b: Uint8Array) { yield b; })(res.body) : (res.body as AsyncIterable<Uint8Array>);
+for await (const msg of readFrames(body)) {
   for (const s of decodeChunkedReadResponse(msg.slice()).chunkedSeries) {
     for (const c of s.chunks) {
       const it = XORChunk.fromBytes(c.data).iterator();
