@@ -7,9 +7,19 @@
  * A commit joins the queue. When no group is being written, the queue is
  * written at the end of the current turn of the event loop (setImmediate),
  * so that requests whose bodies arrived together go together; while a
- * group is being written, commits queue up and go in the next group as
- * soon as it is done. Nothing waits on a timer: an idle server writes a
- * lone commit at once.
+ * group is being written, commits queue up for the next group.
+ *
+ * Senders whose requests were just acknowledged usually send again: with
+ * 4 senders, groups alternated 1, 3, 1, 3 (a lone commit written while the
+ * other three arrived). So a group goes as soon as the queue holds as many
+ * commits as were in flight around the last group (its own plus those
+ * that queued during its write), and waits for them at most `lingerMs`
+ * (5 ms) otherwise. The count is what releases a group; the timer only
+ * bounds the wait when a sender went away. A single sender (the last group
+ * held one commit and none queued) never waits. Measured with 4 senders:
+ * ~610 segments per 1202 requests -> ~320, each segment a file created
+ * and fsynced, plus a synced catalog batch (about 1.5 ms of CPU each, all
+ * threads, measured as the difference).
  *
  * Every commit of a group resolves only when the whole group's segment is
  * durable, indexed and in the catalog (invariant 1), and every one rejects
@@ -25,6 +35,11 @@ export interface GroupCommitOptions {
   maxCommits?: number;
   /** Most samples in one segment (a group always takes at least one commit). @default 200000 */
   maxSamples?: number;
+  /**
+   * Longest wait, in ms, for commits expected to join a group (see
+   * {@link GroupCommitter}); 0 never waits. @default 5
+   */
+  lingerMs?: number;
 }
 
 interface Waiting {
@@ -36,9 +51,19 @@ interface Waiting {
 /** Writes the commits of one tenant in groups (see the file comment). */
 export class GroupCommitter {
   private queue: Waiting[] = [];
+  /** A group is being written, or a drain is scheduled. */
   private busy = false;
+  /** Waiting (at most lingerMs) for the queue to reach `expected`. */
+  private linger: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Commits in flight around the last group: its own plus those that
+   * queued while it was written. Senders that were answered usually send
+   * again, so the next group waits (briefly) for that many.
+   */
+  private expected = 1;
   private readonly maxCommits: number;
   private readonly maxSamples: number;
+  private readonly lingerMs: number;
 
   constructor(
     private readonly deps: SegmentDeps,
@@ -48,15 +73,20 @@ export class GroupCommitter {
   ) {
     this.maxCommits = opts.maxCommits ?? 32;
     this.maxSamples = opts.maxSamples ?? 200_000;
+    this.lingerMs = opts.lingerMs ?? 5;
   }
 
   /** Queues `write`; resolves once the segment holding it is durable and recorded. */
   commit(write: PendingWrite): Promise<CommitResult> {
     return new Promise<CommitResult>((resolve, reject) => {
       this.queue.push({ write, resolve, reject });
-      if (!this.busy) {
-        this.busy = true;
-        setImmediate(() => void this.drain());
+      if (this.busy) return;
+      if (this.linger !== undefined) {
+        if (this.full()) this.release();
+      } else if (this.full()) {
+        this.schedule();
+      } else {
+        this.linger = setTimeout(() => this.release(), this.lingerMs);
       }
     });
   }
@@ -64,6 +94,31 @@ export class GroupCommitter {
   /** Commits waiting for a group to take them. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Whether the queue holds a group worth writing without waiting longer. */
+  private full(): boolean {
+    return this.lingerMs <= 0 || this.queue.length >= this.expected || this.queuedSamples() >= this.maxSamples;
+  }
+
+  private queuedSamples(): number {
+    let n = 0;
+    for (let i = 0; i < this.queue.length; i++) n += this.queue[i]!.write.n;
+    return n;
+  }
+
+  /** Ends a wait: the queue goes in the next group, whatever its size. */
+  private release(): void {
+    if (this.linger === undefined) return;
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    this.schedule();
+  }
+
+  /** Writes the queue at the end of this turn of the event loop. */
+  private schedule(): void {
+    this.busy = true;
+    setImmediate(() => void this.drain());
   }
 
   private async drain(): Promise<void> {
@@ -78,9 +133,15 @@ export class GroupCommitter {
           continue;
         }
         group.forEach((w, i) => w.resolve(results[i]!));
+        this.expected = Math.min(this.maxCommits, group.length + this.queue.length);
+        // Those just answered are expected back: wait for them (see commit).
+        if (!this.full()) break;
       }
     } finally {
       this.busy = false;
+    }
+    if (this.queue.length > 0 && this.linger === undefined) {
+      this.linger = setTimeout(() => this.release(), this.lingerMs);
     }
   }
 

@@ -91,26 +91,75 @@ const Empty = new Uint8Array(0);
  * would) as one segment and returns each member's result.
  */
 export async function writeSegment(deps: SegmentDeps, members: readonly PendingWrite[]): Promise<CommitResult[]> {
+  // No loop in this function: the loops are in functions of their own
+  // (combine, idOrder, layRuns, ...), so that V8 never optimises this one
+  // in the middle of a loop (on-stack replacement) before the code after
+  // it has run, which made it deoptimise and recompile it several times.
   const all = combine(members);
-  const { entries, runStart, runs, t, v, n, keys, runMember } = all;
-  const numMembers = members.length;
-  const kept = new Float64Array(numMembers);
-  const dropped = new Float64Array(numMembers);
-  const numSeries = new Float64Array(numMembers);
-  const indexedBy = new Float64Array(numMembers);
-
   // Runs in id order, as the segment table wants them; runs of one series
   // end up next to each other, in the order they were appended.
-  const order = idOrder(entries, runs, keys);
+  const order = idOrder(all.entries, all.runs, all.keys);
 
   // Caches of what is indexed are not trusted for sealed days (older days
   // held only in blocks, whose label index is dropped): samples for them
   // carry their labels and are indexed again.
-  const untrusted = await sealedBuckets(deps, t, n);
-  const builder = new SegmentBuilder();
-  const newEntries: { s: SeriesEntry; bucket: number; member: number }[] = [];
-  const buckets = new Set<number>();
-  let lastBucket = NaN;
+  const untrusted = await sealedBuckets(deps, all.t, all.n);
+  const lay = new Layout(members.length);
+  layRuns(all, order, untrusted, lay);
+  const { bytes, meta } = lay.builder.finish();
+  const id = deps.ulids.next();
+  const key = segmentKey(id);
+
+  await deps.bucket.put(key, bytes);
+  const written = await indexNew(deps.index, lay.newEntries, untrusted, deps.fresh);
+  countIndexed(lay, written);
+  const entry: SegmentEntry = { kind: 'segment', id, key, ...meta };
+  await deps.catalog.addSegment(entry, sortedBuckets(lay.buckets));
+  // Only now is the segment (and the labels it carries) committed.
+  markAllIndexed(lay.newEntries);
+  return results(lay, id, bytes.length);
+}
+
+/** A (series, index bucket) pair a segment defines labels for, and the member it came from. */
+interface NewEntry {
+  s: SeriesEntry;
+  bucket: number;
+  member: number;
+}
+
+/** What {@link layRuns} builds: the segment, the per-member counts, the pairs to index. */
+class Layout {
+  readonly builder = new SegmentBuilder();
+  readonly newEntries: NewEntry[] = [];
+  /** Buckets (days) holding samples of the segment. */
+  readonly buckets = new Set<number>();
+  readonly kept: Float64Array;
+  readonly dropped: Float64Array;
+  readonly numSeries: Float64Array;
+  readonly indexedBy: Float64Array;
+
+  constructor(readonly numMembers: number) {
+    this.kept = new Float64Array(numMembers);
+    this.dropped = new Float64Array(numMembers);
+    this.numSeries = new Float64Array(numMembers);
+    this.indexedBy = new Float64Array(numMembers);
+  }
+}
+
+/**
+ * Adds the runs of `all`, in `order`, to `lay`: samples sorted and
+ * deduplicated per series, the buckets and the pairs to index noted. The
+ * loop is the whole function (see writeSegment).
+ */
+function layRuns(all: Combined, order: Uint32Array, untrusted: ReadonlySet<number>, lay: Layout): void {
+  const { entries, runStart, runs, t, v, runMember } = all;
+  const { builder, newEntries, buckets, kept, dropped, numSeries } = lay;
+  // The first and end millisecond of the day of the last sample seen, and
+  // its week: most samples of a segment fall on one day, so the divisions
+  // and modulos are made once per day, not once per run.
+  let lastStart = 0;
+  let lastEnd = -Infinity;
+  let lastWeek = NaN;
   for (let k = 0; k < runs; ) {
     const r = order[k]!;
     const s = entries[r]!;
@@ -138,13 +187,16 @@ export async function writeSegment(deps: SegmentDeps, members: readonly PendingW
     let defining = false;
     let seriesWeek = NaN;
     for (let i = from; i < to; ) {
-      const b = bucketOf(st[i]!);
-      if (b !== lastBucket) {
+      const ti = st[i]!;
+      if (!(ti >= lastStart && ti < lastEnd)) {
+        const b = bucketOf(ti);
         buckets.add(b);
-        lastBucket = b;
+        lastStart = b * BucketMs;
+        lastEnd = lastStart + BucketMs;
+        lastWeek = indexBucketOfDay(b);
       }
       // The label index is cut into weeks (lib/index/keys.ts): one entry per week of the series.
-      const w = indexBucketOfDay(b);
+      const w = lastWeek;
       if (w !== seriesWeek) {
         seriesWeek = w;
         if (!isIndexed(s, w) || (untrusted.size > 0 && untrusted.has(w))) {
@@ -153,7 +205,7 @@ export async function writeSegment(deps: SegmentDeps, members: readonly PendingW
         }
       }
       // Skip the rest of this bucket's run.
-      const end = (b + 1) * BucketMs;
+      const end = lastEnd;
       if (st[to - 1]! < end) break;
       while (i < to && st[i]! < end) i++;
     }
@@ -161,27 +213,37 @@ export async function writeSegment(deps: SegmentDeps, members: readonly PendingW
     // series in a bucket; later ones carry the id only (FORMAT.md).
     builder.addSeriesWords(s.w0, s.w1, s.w2, s.w3, defining ? s.canonical : Empty, st, sv, from, to);
   }
-  const { bytes, meta } = builder.finish();
-  const id = deps.ulids.next();
-  const key = segmentKey(id);
+}
 
-  await deps.bucket.put(key, bytes);
-  const written = await indexNew(deps.index, newEntries, untrusted, deps.fresh);
+/** Counts the pairs `indexNew` wrote to their members. */
+function countIndexed(lay: Layout, written: readonly boolean[]): void {
+  const { newEntries, indexedBy } = lay;
   for (let i = 0; i < newEntries.length; i++) if (written[i]) indexedBy[newEntries[i]!.member]++;
-  const entry: SegmentEntry = { kind: 'segment', id, key, ...meta };
-  await deps.catalog.addSegment(entry, [...buckets].sort((a, b) => a - b));
-  // Only now is the segment (and the labels it carries) committed.
-  for (const p of newEntries) markIndexed(p.s, p.bucket);
+}
 
-  return members.map((_, m) => ({
-    segmentId: id,
-    numSeries: numSeries[m]!,
-    numSamples: kept[m]!,
-    duplicatesDropped: dropped[m]!,
-    seriesIndexed: indexedBy[m]!,
-    bytes: m === 0 ? bytes.length : 0,
-    groupSize: numMembers,
-  }));
+function sortedBuckets(buckets: ReadonlySet<number>): number[] {
+  return [...buckets].sort((a, b) => a - b);
+}
+
+function markAllIndexed(newEntries: readonly NewEntry[]): void {
+  for (let i = 0; i < newEntries.length; i++) markIndexed(newEntries[i]!.s, newEntries[i]!.bucket);
+}
+
+/** Each member's result; the first member counts the segment's bytes. */
+function results(lay: Layout, segmentId: string, bytes: number): CommitResult[] {
+  const out = new Array<CommitResult>(lay.numMembers);
+  for (let m = 0; m < lay.numMembers; m++) {
+    out[m] = {
+      segmentId,
+      numSeries: lay.numSeries[m]!,
+      numSamples: lay.kept[m]!,
+      duplicatesDropped: lay.dropped[m]!,
+      seriesIndexed: lay.indexedBy[m]!,
+      bytes: m === 0 ? bytes : 0,
+      groupSize: lay.numMembers,
+    };
+  }
+  return out;
 }
 
 /** All members' runs as one set of arrays, with the member of each run (undefined: all member 0). */

@@ -145,6 +145,24 @@ describe('decodeWriteRequest', () => {
     }
   });
 
+  it('decodes 500 random requests exactly on the arrays of the one before, as the write handler does', () => {
+    // The totals (numLabels, numSamples) are read back from the last series'
+    // end marks after the loop: stale marks of a longer earlier request, or
+    // of a request with series when this one has none, must not leak in.
+    const r = rng(12);
+    let prev: WriteRequestColumns | undefined;
+    for (let iter = 0; iter < 500; iter++) {
+      // Prepare: every fifth request empty, or metadata only.
+      const { obj, want, metadata } = iter % 5 === 4 ? { obj: { timeseries: [], metadata: [] }, want: [], metadata: 0 } : randomRequest(r);
+      const buf = WriteRequest.encode(WriteRequest.fromObject(obj)).finish();
+      // Act
+      const cols = decodeWriteRequest(buf, prev);
+      // Assess
+      assertColumns(cols, want, metadata);
+      prev = cols;
+    }
+  });
+
   it('skips unknown fields of every wire type at every level', () => {
     const r = rng(12);
     for (let iter = 0; iter < 200; iter++) {

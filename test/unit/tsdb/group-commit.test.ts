@@ -228,4 +228,91 @@ describe('group commit', () => {
     const q = await second.tenant('t').querier(0, 1e9);
     assert.deepEqual((await q.labelValues('series')).sort(), ['0', '1', '2', 'new']);
   });
+
+  describe('waiting for the senders of the last group (lingerMs)', () => {
+    /** A committer on a fresh store whose writer records each group's commit numbers; the first group can be held. */
+    function recordingCommitter(opts: { lingerMs: number; maxCommits?: number }, hold?: { wait: () => Promise<void> }) {
+      const groups: number[][] = [];
+      const st = new Storage({ bucket: new MemBucket(), kv: new MemKVStore() });
+      const ids = new Map<PendingWrite, number>();
+      const write = async (deps: SegmentDeps, members: readonly PendingWrite[]): Promise<CommitResult[]> => {
+        groups.push(members.map((m) => ids.get(m)!));
+        if (groups.length === 1 && hold !== undefined) await hold.wait();
+        return writeSegment(deps, members);
+      };
+      const committer = new GroupCommitter({ ...st.tenant('t').stores }, opts, write);
+      const commit = (r: number): Promise<CommitResult> => {
+        const e = newSeriesEntry(labelsFromPairs({ __name__: 'gc_test', series: String(r % 3) }));
+        const w: PendingWrite = { entries: [e], runStart: Int32Array.of(0, 1), runs: 1, t: Float64Array.of(r * 10), v: Float64Array.of(r), n: 1 };
+        ids.set(w, r);
+        return committer.commit(w);
+      };
+      return { groups, commit, st };
+    }
+    const turn = () => new Promise((r) => setImmediate(r));
+
+    it('holds a group until as many commits as were in flight are queued: the count releases it, not the timer', { timeout: 10_000 }, async () => {
+      // Prepare: a wait far longer than the test waits, so only the count can release a group in time.
+      const gate = latch();
+      const { groups, commit, st } = recordingCommitter({ lingerMs: 3000 }, gate);
+      const done = new Set<number>();
+      const track = (r: number) => commit(r).then((res) => (done.add(r), res));
+      // Act 1: commit 0 is written alone; 1, 2, 3 arrive meanwhile (4 in flight).
+      const all = [track(0)];
+      await turn();
+      for (const r of [1, 2, 3]) all.push(track(r));
+      gate.open();
+      await all[0];
+      await new Promise((r) => setTimeout(r, 30));
+      // Assess 1: 1..3 wait for a fourth commit.
+      assert.deepEqual(groups, [[0]]);
+      assert.deepEqual([...done], [0]);
+      // Act 2: the fourth arrives; then four more, one per turn, after that group.
+      const t4 = performance.now();
+      all.push(track(4));
+      await Promise.all(all);
+      const released = performance.now() - t4;
+      assert.ok(released < 2000, `the fourth commit released the group only after ${released} ms (the timer did)`);
+      const next: Promise<CommitResult>[] = [];
+      for (const r of [5, 6, 7, 8]) {
+        next.push(track(r));
+        await turn();
+      }
+      const res = await Promise.all(next);
+      // Assess 2: groups of four, every commit once, in order.
+      assert.deepEqual(groups, [[0], [1, 2, 3, 4], [5, 6, 7, 8]]);
+      assert.deepEqual(res.map((x) => x.groupSize), [4, 4, 4, 4]);
+      const got = await readAll(st);
+      assert.deepEqual([...got.values()].map((x) => x.length).sort(), [3, 3, 3]);
+    });
+
+    it('writes fewer commits than expected once lingerMs is over, then expects fewer', { timeout: 10_000 }, async () => {
+      // Prepare: a group of two sets the expectation to two.
+      const { groups, commit } = recordingCommitter({ lingerMs: 300 });
+      await Promise.all([commit(0), commit(1)]);
+      // Act: one commit alone, then another alone.
+      const t0 = performance.now();
+      const lone = await commit(2);
+      const waited = performance.now() - t0;
+      const t1 = performance.now();
+      const next = await commit(3);
+      const waitedNext = performance.now() - t1;
+      // Assess: the lone commit went after the wait (timers never fire early); the next one did not wait.
+      assert.deepEqual(groups, [[0, 1], [2], [3]]);
+      assert.deepEqual([lone.groupSize, next.groupSize], [1, 1]);
+      assert.ok(waited >= 250, `lone commit written after ${waited} ms, before lingerMs`);
+      assert.ok(waitedNext < 250, `a single sender waited ${waitedNext} ms`);
+    });
+
+    it('never holds a single sender, and with lingerMs 0 never waits', { timeout: 10_000 }, async () => {
+      for (const lingerMs of [3000, 0]) {
+        // Prepare
+        const { groups, commit } = recordingCommitter({ lingerMs });
+        // Act: five commits one after another (each awaited), as one sender sends.
+        for (let r = 0; r < 5; r++) await commit(r);
+        // Assess: would time out if any of them waited for a second sender.
+        assert.deepEqual(groups, [[0], [1], [2], [3], [4]], `lingerMs ${lingerMs}`);
+      }
+    });
+  });
 });

@@ -76,6 +76,49 @@ describe('tsdb', () => {
     assert.deepEqual(mid[0]!.samples, [[-1, -1], [0, 0], [BucketMs, BucketMs]]);
   });
 
+  it('indexes each series in every week it has samples in, when series of one segment alternate days and weeks', async () => {
+    // Prepare: times on both sides of day and week boundaries (a Monday is
+    // day 4 + 7k), given to 40 series in seeded random subsets, so that
+    // consecutive series of the segment start on other days than the
+    // previous one ended (the layout caches the last day and its week).
+    const monday = (4 + 7 * 2900) * BucketMs;
+    const times = [-1, 0, monday - BucketMs, monday - 1, monday, monday + BucketMs - 1, monday + BucketMs, monday + IndexBucketMs - 1, monday + IndexBucketMs, monday + 3 * IndexBucketMs + 5];
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const st = newStorage();
+    const want = new Map<string, number[]>();
+    const app = st.tenant('t').appender();
+    for (let i = 0; i < 40; i++) {
+      const ts = times.filter(() => rnd() < 0.35);
+      if (ts.length === 0) ts.push(times[i % times.length]!);
+      const name = `s${String(i).padStart(2, '0')}`;
+      want.set(name, ts);
+      const e = newSeriesEntry(labelsFromPairs({ __name__: 'w', s: name }));
+      for (const t of [...ts].reverse()) app.append(e, t, i); // out of order too
+    }
+    // Act
+    await app.commit();
+    // Assess: per week (and per day around the boundary), the series with samples there and their samples.
+    const weekOf = (t: number) => Math.floor((t - 4 * BucketMs) / IndexBucketMs);
+    const windows = [...new Set(times.map(weekOf))].map((w) => [4 * BucketMs + w * IndexBucketMs, 4 * BucketMs + (w + 1) * IndexBucketMs - 1] as const);
+    const weeks = windows.length;
+    windows.push([monday - BucketMs, monday - 1], [monday, monday + BucketMs - 1]);
+    for (const [n, [mint, maxt]] of windows.entries()) {
+      const expect = [...want].map(([name, ts]) => ({ name, ts: ts.filter((t) => t >= mint && t <= maxt) })).filter((x) => x.ts.length > 0);
+      // (The querier may also list series of the same week with no samples in a shorter range.)
+      const got = (await selectAll(st, 't', mint, maxt, [newMatcher(MatchType.Equal, '__name__', 'w')])).filter((g) => g.samples.length > 0);
+      assert.deepEqual(
+        got.map((g) => g.labels),
+        expect.map((x) => `{__name__="w", s="${x.name}"}`),
+        `series in [${mint}, ${maxt}]`,
+      );
+      for (let k = 0; k < got.length; k++) assert.deepEqual(got[k]!.samples.map(([t]) => t), expect[k]!.ts, `samples of ${expect[k]!.name}`);
+      if (n >= weeks) continue;
+      const q = await st.tenant('t').querier(mint, maxt);
+      assert.deepEqual(await q.labelValues('s'), expect.map((x) => x.name), `label values of week [${mint}, ${maxt}]`);
+    }
+  });
+
   it('selects exactly what a brute-force filter over all series selects', async () => {
     // Prepare: random series over a few labels, some lacking some labels.
     let seed = 7;
