@@ -6,10 +6,13 @@
  * 500), on fresh S3 and DynamoDB emulators (s3rver in a child process,
  * dynalite in-process; test/helpers/stratus.ts):
  * 1. replays the benchmark payload (10k series x 240 rounds at 15 s,
- *    bench/lib/payloads.ts) one request at a time through the remote_write
- *    handler over S3Bucket + DynamoKVStore, metered per tenant and operation
+ *    bench/lib/payloads.ts) one request at a time through the write
+ *    function's Lambda handler (functions/remote-write.ts, wired by
+ *    functions/deps.ts as in Lambda: Function URL events, metering, cost
+ *    lines) over S3Bucket + DynamoKVStore, metered per tenant and operation
  *    (lib/cost/metered.ts) and cross-checked against the backends' own
- *    request counters;
+ *    request counters; the handler's log lines and EMF cost lines are
+ *    counted in bytes, the cost lines' clock following the payload's time;
  * 2. compacts with force, delete grace 0 and downsampling (as the compact
  *    Lambda does), so replaced segments are deleted and the day is sealed;
  * 3. sends a few remote_reads (1, 100, 1000 series over the hour);
@@ -60,7 +63,11 @@ import { byOperation, DynamoItemOverheadBytes, meterStores, UsageLedger, type Le
 import { DEFAULT_PARAMS, START_MS, loadOrGenerate, type Payloads } from './lib/payloads.ts';
 import { labelIndexExpiry } from '../lib/index/expiry.ts';
 import { selectSeries } from './lib/selections.ts';
-import { report, scalingTable, type BatchRun } from '../lib/cost/report.ts';
+import { EnvVars } from '../lib/config/env.ts';
+import { IndexTtlAttribute } from '../lib/index/expiry.ts';
+import { createLogger } from '../lib/util/logger.ts';
+import { functionUrlEvent } from '../test/helpers/lambda-event.ts';
+import { LambdaAssumptions, report, scalingTable, type BatchRun } from '../lib/cost/report.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const flags = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
@@ -155,6 +162,23 @@ async function dynamoStored(client: DynamoDBClient, table: string): Promise<{ it
   return out;
 }
 
+/** The write function's environment, as infra/ sets it (functions/deps.ts reads it at import). */
+const FunctionEnv = {
+  [EnvVars.bucket]: 'bench',
+  [EnvVars.table]: 'bench',
+  [EnvVars.logLevel]: 'info',
+  AWS_REGION: 'us-east-1',
+  AWS_LAMBDA_FUNCTION_NAME: 'stratus-bench-write',
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  ...(ttl ? { [EnvVars.indexTtlAttribute]: IndexTtlAttribute } : {}),
+};
+Object.assign(process.env, FunctionEnv);
+const { loadDeps } = await import('../functions/deps.ts');
+const { newWriteFunction } = await import('../functions/remote-write.ts');
+const { CostAggregator, CostFlushIntervalMs } = await import('../functions/cost.ts');
+if (CostFlushIntervalMs !== LambdaAssumptions.costLineIntervalS * 1000) throw new Error('LambdaAssumptions.costLineIntervalS is not functions/cost.ts CostFlushIntervalMs');
+
 async function awsRun(p: Payloads): Promise<Omit<BatchRun, 'batch' | 'cpu'>> {
   const emu = await startAwsEmulators();
   const s3c = emu.s3.client();
@@ -163,22 +187,44 @@ async function awsRun(p: Payloads): Promise<Omit<BatchRun, 'batch' | 'cpu'>> {
   const ledger = new UsageLedger();
   const rootBucket = new S3Bucket({ client: s3c, bucket: emu.bucket, counter: real });
   const rootKv = new DynamoKVStore({ client: ddb, table: emu.table, counter: real, ...(ttl ? { expiry: labelIndexExpiry(), now } : {}) });
-  const storage = new Storage(meterStores({ bucket: rootBucket, kv: rootKv }, ledger));
+  // The write function's wiring (metering, cost sums, logger) over the emulators, metered again by the ledger.
+  const deps = loadDeps(FunctionEnv, meterStores({ bucket: rootBucket, kv: rootKv }, ledger));
+  const storage = deps.storage;
+  const logs = { loggerBytes: 0, loggerLines: 0, costLines: 0, costLineBytes: 0 };
+  deps.logger = createLogger({
+    level: 'info',
+    fields: { fn: FunctionEnv.AWS_LAMBDA_FUNCTION_NAME },
+    timestampKey: 'timestamp',
+    write: (l) => {
+      logs.loggerLines++;
+      logs.loggerBytes += Buffer.byteLength(l) + 1;
+    },
+  });
+  deps.emit = (l) => {
+    logs.costLines++;
+    logs.costLineBytes += Buffer.byteLength(l) + 1;
+  };
+  // The cost lines' clock: the payload's time, request i at i / n of the replayed span.
+  const spanMs = rounds * 15_000;
+  let wallMs = START_MS;
+  deps.costs = new CostAggregator(CostFlushIntervalMs, () => wallMs);
   try {
-    const write = newWriteHandler({ storage, metrics: newRemoteMetrics(), logger: nopLogger });
+    const write = newWriteFunction(deps);
     const warm = warmRequests(p);
     let warmRows: LedgerRow[] = [];
     const t0 = performance.now();
     let steadyWallMs = 0;
     for (let i = 0; i < p.bodies.length; i++) {
       if (i === warm) warmRows = ledger.rows();
+      wallMs = START_MS + Math.round((i * spanMs) / p.bodies.length);
       const w0 = performance.now();
-      await drain(write, writeRequest(p.bodies[i]!));
+      const res = await write(functionUrlEvent('/api/v1/write', p.bodies[i]!, { 'x-prometheus-remote-write-version': '0.1.0' }));
+      if ((res.statusCode ?? 0) >= 300) throw new Error(`write ${i}: HTTP ${res.statusCode}: ${res.body}`);
       if (i >= warm) steadyWallMs += performance.now() - w0;
     }
     const ingestWallS = (performance.now() - t0) / 1000;
     const ingestRows = ledger.rows();
-    log(`  ingested ${p.index.samples} samples in ${p.bodies.length} requests, ${ingestWallS.toFixed(1)} s`);
+    log(`  ingested ${p.index.samples} samples in ${p.bodies.length} requests, ${ingestWallS.toFixed(1)} s; logs ${JSON.stringify(logs)}`);
 
     clock = CompactNow;
     const c0 = performance.now();
@@ -236,6 +282,7 @@ async function awsRun(p: Payloads): Promise<Omit<BatchRun, 'batch' | 'cpu'>> {
       reads,
       stored: { s3Objects, s3Bytes, dynamoItems: dynamo.items, dynamoBytes: dynamo.bytes, dynamoByKind: dynamo.byKind },
       check,
+      logs,
     };
   } finally {
     await storage.close();

@@ -82,7 +82,8 @@ export function newCompactHandler(opts: CompactHandlerOptions = {}) {
     } finally {
       // Each tenant is charged the time its compaction took; listing and the rest are shared.
       const tenantMs = new Map((summary?.tenants ?? []).map((t) => [t.tenant, t.durationMs]));
-      reportCost(deps, begun, context, { tenantMs });
+      // Written now, not summed for a minute: compaction runs hourly and for minutes.
+      reportCost(deps, begun, context, { tenantMs }, undefined, { flush: true });
     }
     for (const t of summary.tenants) if (t.error !== undefined) log.error('compaction of a tenant failed', { tenant: t.tenant, err: t.error });
     (summary.failed > 0 ? log.error : log.info).call(log, 'compaction', {

@@ -24,9 +24,11 @@
  * The handler's time is measured from its entry to just before the EMF
  * lines are written: a few ms under Lambda's `Duration`.
  *
- * One EMF line per tenant and invocation (one line for a write, read or
- * query; one per tenant compacted plus shared for compaction): a line holds
- * one value per dimension, and the dimension is the tenant.
+ * One EMF line per tenant (a line holds one value per dimension, and the
+ * dimension is the tenant), summing the invocations of one execution
+ * environment over at least a minute ({@link CostAggregator}); compaction
+ * writes its lines (one per tenant compacted, plus shared) at the end of
+ * each invocation.
  */
 import { performance } from 'node:perf_hooks';
 import { encodeEmf, EmfUnit, type EmfMetric } from '../lib/cost/emf.ts';
@@ -195,21 +197,136 @@ export class InvocationMeter implements OpSink {
   }
 }
 
-/** Context fields written on every line. */
-export interface CostLineFields {
-  /** The request's id (as in the request's log line), or the invocation's. */
+/** Cost lines are written at most this often by one execution environment: see {@link CostAggregator}. */
+export const CostFlushIntervalMs = 60_000;
+
+/** What one tenant cost over the invocations a line sums. */
+export interface TenantCostSum {
+  tenant: string;
+  /** Configured memory of those invocations, MB (one per execution environment). */
+  memoryMb: number;
+  /** Invocations summed (each one the tenant had a share of). */
+  invocations: number;
+  /** The tenant's share of their billed duration, ms. */
+  billedMs: number;
+  /** The whole billed duration of those invocations, ms (more than `billedMs` where an invocation was shared out: compaction). */
+  invocationBilledMs: number;
+  gbSeconds: number;
+  /** INIT time billed with them (a cold start), ms. */
+  initMs: number;
+  operations: { s3: Record<string, number>; dynamodb: Record<string, number> };
+  dynamodbWriteUnits: number;
+  dynamodbReadUnits: number;
+  usd: TenantInvocationCost['usd'];
+  /** Wall time of the end of the first invocation summed, ms since the epoch. */
+  firstMs: number;
+  /** The request id, when the line sums one invocation. */
   requestId?: string;
 }
 
+function addCounts(into: Record<string, number>, from: Readonly<Record<string, number>>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
 /**
- * One EMF line per tenant of `cost`: the {@link EmfCostMetrics} (zero-valued
- * ones left out, but for the total) under dimension `[tenant]`, and the detail
- * as properties, kept few (each line is ~630 bytes of CloudWatch Logs at
- * $0.50/GB): the Lambda dollars are EstimatedCostUSD less the S3 and
- * DynamoDB ones; the function is the log group.
+ * Sums the invocations' per-tenant costs in one execution environment and
+ * hands them out as one line per tenant at most every
+ * {@link CostFlushIntervalMs}: at the end of an invocation, once that long
+ * has passed since the last flush (or since the environment started), the
+ * caller writes the lines ({@link reportCost}). At 3 write requests a
+ * second this is one ~630-byte line a minute instead of 180.
+ *
+ * What is lost: Lambda gives Node no shutdown hook (SIGTERM reaches the
+ * runtime only when an extension is registered), so the sums of the
+ * invocations since the last flush are lost when Lambda shuts the
+ * environment down: at most the last 60 s of that environment's
+ * invocations, once per environment lifetime (or all of it for an
+ * environment that lived less than a minute). The data written is not
+ * affected, only these cost metrics. Values that wait in a frozen
+ * environment are written, late, by its next invocation, stamped with the
+ * flush time.
  */
-export function costLines(cost: InvocationCost, timestamp: number, fields: CostLineFields = {}): string[] {
-  return cost.tenants.map((t) => {
+export class CostAggregator {
+  /** Wall clock, ms since the epoch (settable in tests). */
+  now: () => number;
+  readonly intervalMs: number;
+  #sums = new Map<string, TenantCostSum>();
+  #lastFlushMs: number;
+
+  constructor(intervalMs = CostFlushIntervalMs, now: () => number = Date.now) {
+    this.intervalMs = intervalMs;
+    this.now = now;
+    this.#lastFlushMs = now();
+  }
+
+  /** Adds one invocation's costs. */
+  add(cost: InvocationCost, requestId?: string): void {
+    const at = this.now();
+    for (const t of cost.tenants) {
+      const key = `${t.tenant}\u0000${cost.memoryMb}`;
+      let s = this.#sums.get(key);
+      if (s === undefined) {
+        s = {
+          tenant: t.tenant,
+          memoryMb: cost.memoryMb,
+          invocations: 0,
+          billedMs: 0,
+          invocationBilledMs: 0,
+          gbSeconds: 0,
+          initMs: 0,
+          operations: { s3: {}, dynamodb: {} },
+          dynamodbWriteUnits: 0,
+          dynamodbReadUnits: 0,
+          usd: { s3Requests: 0, dynamodbRequests: 0, lambdaDuration: 0, lambdaRequests: 0, total: 0 },
+          firstMs: at,
+          requestId,
+        };
+        this.#sums.set(key, s);
+      } else s.requestId = undefined;
+      s.invocations++;
+      s.billedMs += t.billedMs;
+      s.invocationBilledMs += cost.billedMs;
+      s.gbSeconds += t.gbSeconds;
+      s.initMs += cost.initMs;
+      addCounts(s.operations.s3, t.operations.s3);
+      addCounts(s.operations.dynamodb, t.operations.dynamodb);
+      s.dynamodbWriteUnits += t.dynamodbWriteUnits;
+      s.dynamodbReadUnits += t.dynamodbReadUnits;
+      for (const k of Object.keys(s.usd) as (keyof TenantCostSum['usd'])[]) s.usd[k] += t.usd[k];
+    }
+  }
+
+  /** Tenants with sums not yet handed out. */
+  get pending(): number {
+    return this.#sums.size;
+  }
+
+  /** Whether there are sums and {@link intervalMs} has passed since the last flush. */
+  due(): boolean {
+    return this.#sums.size > 0 && this.now() - this.#lastFlushMs >= this.intervalMs;
+  }
+
+  /** Hands out the sums (sorted by tenant) and starts new ones; the flush time is their lines' timestamp. */
+  take(): { at: number; sums: TenantCostSum[] } {
+    const at = this.now();
+    const sums = [...this.#sums.values()].sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : a.memoryMb - b.memoryMb));
+    this.#sums = new Map();
+    this.#lastFlushMs = at;
+    return { at, sums };
+  }
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * One EMF line per tenant sum: the {@link EmfCostMetrics} (zero-valued
+ * ones left out, but for the total) under dimension `[tenant]`, and the
+ * detail as properties, kept few (each line is ~630 bytes of CloudWatch
+ * Logs at $0.50/GB): the Lambda dollars are EstimatedCostUSD less the S3
+ * and DynamoDB ones; the function is the log group.
+ */
+export function costLines(sums: readonly TenantCostSum[], timestamp: number): string[] {
+  return sums.map((t) => {
     const metrics: EmfMetric[] = [{ name: EmfCostMetrics.estimatedCost, unit: EmfUnit.none, value: t.usd.total }];
     if (t.usd.s3Requests !== 0) metrics.push({ name: EmfCostMetrics.s3RequestsCost, unit: EmfUnit.none, value: t.usd.s3Requests });
     if (t.usd.dynamodbRequests !== 0) metrics.push({ name: EmfCostMetrics.dynamodbRequestsCost, unit: EmfUnit.none, value: t.usd.dynamodbRequests });
@@ -221,12 +338,15 @@ export function costLines(cost: InvocationCost, timestamp: number, fields: CostL
       dimensions: { [TenantDimension]: t.tenant },
       metrics,
       properties: {
-        requestId: fields.requestId,
-        memoryMb: cost.memoryMb,
-        billedMs: t.billedMs,
-        // Only where the invocation was shared out between tenants (compaction).
-        invocationBilledMs: t.billedMs !== cost.billedMs ? cost.billedMs : undefined,
-        initMs: cost.initMs > 0 ? Math.round(cost.initMs * 1000) / 1000 : undefined,
+        requestId: t.requestId,
+        invocations: t.invocations,
+        // When the summed period began (the line's Timestamp is when it ended), for lines of several invocations.
+        firstMs: t.invocations > 1 ? t.firstMs : undefined,
+        memoryMb: t.memoryMb,
+        billedMs: round3(t.billedMs),
+        // Only where invocations were shared out between tenants (compaction).
+        invocationBilledMs: Math.abs(t.invocationBilledMs - t.billedMs) > 1e-9 ? t.invocationBilledMs : undefined,
+        initMs: t.initMs > 0 ? round3(t.initMs) : undefined,
         operations: t.operations,
         dynamodbUnits: { write: t.dynamodbWriteUnits, read: t.dynamodbReadUnits },
       },
@@ -258,6 +378,7 @@ export function memoryOf(context: { memoryLimitInMB?: string } | undefined, fall
 /** What {@link reportCost} uses of the functions' dependencies (functions/deps.ts). */
 export interface CostReporter {
   meter: InvocationMeter;
+  costs: CostAggregator;
   emit: (line: string) => void;
   logger: Logger;
   memoryMb: number;
@@ -270,13 +391,27 @@ export interface CostContext {
 }
 
 /**
- * Ends the invocation begun at `startedAt` and writes its cost lines. Never
- * throws: a failure to write them is logged (the answer matters more).
+ * Ends the invocation begun at `startedAt`, adds its costs to the
+ * environment's sums and writes their lines when they are due (see
+ * {@link CostAggregator}), or now with `flush` (compaction: its invocations
+ * are rare and long). Never throws: a failure to write them is logged (the
+ * answer matters more).
  */
-export function reportCost(d: CostReporter, startedAt: number, context: CostContext | undefined, shares: DurationShares, requestId?: string): InvocationCost | undefined {
+export function reportCost(
+  d: CostReporter,
+  startedAt: number,
+  context: CostContext | undefined,
+  shares: DurationShares,
+  requestId?: string,
+  opts: { flush?: boolean } = {},
+): InvocationCost | undefined {
   try {
     const cost = d.meter.finish(startedAt, memoryOf(context, d.memoryMb), shares);
-    for (const line of costLines(cost, Date.now(), { requestId: requestId ?? context?.awsRequestId })) d.emit(line);
+    d.costs.add(cost, requestId ?? context?.awsRequestId);
+    if (opts.flush === true || d.costs.due()) {
+      const { at, sums } = d.costs.take();
+      for (const line of costLines(sums, at)) d.emit(line);
+    }
     return cost;
   } catch (err) {
     d.logger.warn('cost lines not written', { err });

@@ -17,7 +17,7 @@ import type { OpCounter } from '../lib/storage/ops.ts';
 import { Storage } from '../lib/tsdb/db.ts';
 import { StratusError } from '../lib/util/errors.ts';
 import { createLogger, isLogLevel, type Logger } from '../lib/util/logger.ts';
-import { InvocationMeter } from './cost.ts';
+import { CostAggregator, InvocationMeter } from './cost.ts';
 
 /** The environment as the functions read it. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -63,11 +63,16 @@ export interface Deps {
   ops: RequestOps;
   /** Sees every S3 and DynamoDB call of {@link storage}, by tenant, for the per-tenant cost lines (functions/cost.ts). */
   meter: InvocationMeter;
+  /** This environment's per-tenant cost sums, written as EMF lines at most once a minute (functions/cost.ts). */
+  costs: CostAggregator;
   /** Configured memory, MB (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; the context's `memoryLimitInMB` wins where given). */
   memoryMb: number;
   /**
-   * Writes one EMF line: to stdout, whatever the log level (CloudWatch Logs
-   * extracts the metrics); dropped outside Lambda (no `AWS_LAMBDA_FUNCTION_NAME`).
+   * Writes one EMF line: to stdout, whatever `STRATUS_LOG_LEVEL` is
+   * (CloudWatch Logs extracts the metrics; the line has no `level`, so
+   * Lambda's JSON log format takes it as INFO, and the functions'
+   * application log level is never above INFO: infra/); dropped outside
+   * Lambda (no `AWS_LAMBDA_FUNCTION_NAME`).
    */
   emit: (line: string) => void;
   /**
@@ -143,9 +148,11 @@ export function loadDeps(env: Env, stores?: RootStores): Deps {
   const storage = meteredStorage(roots, meter, memoryMb);
   const fn = env.AWS_LAMBDA_FUNCTION_NAME;
   // `fn` lets one CloudWatch metric filter count each function's 5xx answers (infra/).
-  const logger = createLogger({ level, fields: { fn } });
+  // `timestamp`: the key Lambda's JSON log format reads the time from; without it, it
+  // would take every line as INFO and filter warn and debug lines by the wrong level.
+  const logger = createLogger({ level, fields: { fn }, timestampKey: 'timestamp' });
   const emit = fn === undefined || fn === '' ? () => {} : writeStdout;
-  return { storage, metrics: newRemoteMetrics(), logger, ops, meter, memoryMb, emit, indexItemsExpire };
+  return { storage, metrics: newRemoteMetrics(), logger, ops, meter, costs: new CostAggregator(), memoryMb, emit, indexItemsExpire };
 }
 
 /** The process's dependencies, built at cold start. */

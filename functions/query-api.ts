@@ -16,6 +16,7 @@ import { Engine } from '../lib/promql/index.ts';
 import { errorResponse } from '../lib/remote/errors.ts';
 import type { HttpResponse } from '../lib/server/types.ts';
 import { reportCost, tenantOfHeaders, type CostContext } from './cost.ts';
+import { CutShort, errorOf, logRequest } from './request-log.ts';
 import { deps } from './deps.ts';
 import {
   eventBodyBytes,
@@ -63,22 +64,28 @@ export function newStreamQuery(open: OpenResponseStream) {
         ? undefined
         : setTimeout(() => ac.abort(new DOMException('function deadline near', 'TimeoutError')), Math.max(0, remaining - DeadlineMarginMs));
     let sent: StreamedResult | undefined;
+    let error: string | undefined;
     try {
       const res = await serve(event, ac.signal);
+      error = errorOf(res);
       sent = await writeStreamedResponse(res, responseStream, open);
     } finally {
       clearTimeout(timer);
       reportCost(deps, begun, context, { tenant: tenantOfHeaders(event.headers) }, event.requestContext.requestId);
-      deps.logger.info('request', {
-        requestId: event.requestContext.requestId,
-        method: event.requestContext.http.method,
-        path: event.rawPath,
-        status: sent?.status ?? 'cut short',
-        bytesIn: eventBodyBytes(event),
-        bytesOut: sent?.bytes,
-        ms: Math.round(performance.now() - started),
-        ops: deps.ops.take(),
-      });
+      logRequest(
+        deps.logger,
+        sent?.status ?? CutShort,
+        () => ({
+          requestId: event.requestContext.requestId,
+          method: event.requestContext.http.method,
+          path: event.rawPath,
+          bytesIn: eventBodyBytes(event),
+          bytesOut: sent?.bytes,
+          ms: Math.round(performance.now() - started),
+          ops: deps.ops.take(),
+        }),
+        error,
+      );
     }
   };
 }

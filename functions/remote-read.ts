@@ -13,6 +13,7 @@ import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { newReadHandler } from '../lib/remote/read-handler.ts';
 import { reportCost, tenantOfHeaders, type CostContext } from './cost.ts';
+import { CutShort, errorOf, logRequest } from './request-log.ts';
 import { deps } from './deps.ts';
 import {
   eventBodyBytes,
@@ -42,23 +43,29 @@ export function newStreamRead(open: OpenResponseStream) {
     const begun = deps.meter.begin();
     deps.ops.take();
     let sent: StreamedResult | undefined;
+    let error: string | undefined;
     try {
       const res = await serveEvent(event, endpoint, read);
+      error = errorOf(res);
       sent = await writeStreamedResponse(res, responseStream, open);
     } finally {
       reportCost(deps, begun, context, { tenant: tenantOfHeaders(event.headers) }, event.requestContext.requestId);
       // A stream cut short leaves `sent` undefined, and the line says so.
-      deps.logger.info('request', {
-        requestId: event.requestContext.requestId,
-        method: event.requestContext.http.method,
-        path: event.rawPath,
-        status: sent?.status ?? 'cut short',
-        bytesIn: eventBodyBytes(event),
-        bytesOut: sent?.bytes,
-        chunks: sent?.chunks,
-        ms: Math.round(performance.now() - started),
-        ops: deps.ops.take(),
-      });
+      logRequest(
+        deps.logger,
+        sent?.status ?? CutShort,
+        () => ({
+          requestId: event.requestContext.requestId,
+          method: event.requestContext.http.method,
+          path: event.rawPath,
+          bytesIn: eventBodyBytes(event),
+          bytesOut: sent?.bytes,
+          chunks: sent?.chunks,
+          ms: Math.round(performance.now() - started),
+          ops: deps.ops.take(),
+        }),
+        error,
+      );
     }
   };
 }

@@ -61,6 +61,7 @@ export class StratusStack extends Stack {
       memorySize: props.queryMemorySize ?? 1024,
       invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
       logLevel: props.storage?.logLevel,
+      systemLogLevel: props.storage?.systemLogLevel,
       logRetention: props.storage?.logRetention,
       alarmActions: props.storage?.alarmActions,
     });

@@ -22,6 +22,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { compactDynaliteStore } from './aws-emulators.ts';
 import { compactStratus, prometheusSnapshot, vmForceMerge } from './compaction.ts';
 import { diskUsage, processCpuSeconds } from './proc.ts';
 import { storedSize, stratusParts, type AwsSizeSummary } from './stored-size.ts';
@@ -184,6 +185,10 @@ export async function restartedAfter(t: Target, stopped: RunningServer, p: Paylo
       o.log(`  stratus compact: exit ${c.exitCode} in ${c.wallSeconds.toFixed(1)} s: ${c.summary}`);
       if (c.exitCode !== 0) throw new Error(`stratus compact exited with ${c.exitCode}; log ${c.logFile}`);
       out.diskBytesAfterCommand = (await storedSize(t, stopped.runDir, stopped.dataDir)).allocated;
+      if (t.name === TargetName.STRATUS_AWS) {
+        const d = await compactDynaliteStore(stopped.runDir);
+        o.log(`  dynalite's LevelDB compacted (DynamoDB keeps no deleted items around): ${(d.beforeBytes / 2 ** 20).toFixed(1)} -> ${(d.afterBytes / 2 ** 20).toFixed(1)} MiB`);
+      }
     }
     server = await startServer(t, { reuse: { runDir: stopped.runDir, dataDir: stopped.dataDir } });
     o.log(`  ${t.name} restarted: pid ${server.pid}, ${server.url}`);

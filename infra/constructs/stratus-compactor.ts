@@ -10,6 +10,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -40,6 +41,9 @@ export const CompactAccess: {
 };
 
 /** Properties of {@link StratusCompactor}. */
+/** Default memory of the compaction function, MB (see {@link StratusCompactorProps.memorySize}). */
+export const DefaultCompactMemoryMb = 2048;
+
 export interface StratusCompactorProps {
   readonly bucket: s3.IBucket;
   readonly table: dynamodb.ITable;
@@ -53,18 +57,22 @@ export interface StratusCompactorProps {
    */
   readonly schedule?: events.Schedule;
   /**
-   * Memory in MB. One job merges at most 8 M samples from segments (the
-   * compactor's `maxSegmentJobSamples`: about 250 bytes each at peak,
-   * measured, so ~2 GiB) or 30 M from blocks, and the block it builds sits in
-   * memory beside them until it is uploaded; 3008 MB holds both with room
-   * for the runtime, and is the most every account may use without asking
-   * for a quota increase. Lambda's CPU share grows with memory too (about
-   * 1.7 vCPU here), which the brotli compression of block pages uses.
-   * @default 3008
+   * Memory in MB. One job merges at most 4 M samples from segments (the
+   * compactor's `maxSegmentJobSamples`; merging segments costs about 250
+   * bytes per sample at peak: the 50k-series benchmark hour, 12 M samples
+   * in 4 M jobs, peaks at 1245 MiB RSS) or 30 M from blocks, and the block
+   * it builds sits in memory beside them until it is uploaded. 2048 MB
+   * holds that with room (V8's heap is set to three quarters of it, see
+   * {@link StratusFunctionProps.memorySize}) and gives about 1.2 vCPU;
+   * 3008 MB cost ~$0.0012 more per 10 M samples (docs/cost.md) for CPU
+   * the mostly single-threaded merge cannot use.
+   * @default 2048
    */
   readonly memorySize?: number;
   /** @default 'info' */
   readonly logLevel?: LogLevelName;
+  /** Level of Lambda's platform log lines (see StratusFunctionProps.systemLogLevel). @default lambda.SystemLogLevel.WARN */
+  readonly systemLogLevel?: lambda.SystemLogLevel;
   /**
    * Retention, as JSON for the compact function (see EnvVars.retention in
    * lib/config/env.ts), e.g. `{"raw":"90d","5m":"1y","1h":"5y"}`.
@@ -95,7 +103,7 @@ export class StratusCompactor extends Construct {
     this.function = new StratusFunction(this, 'Compact', {
       entry: 'functions/compact.ts',
       description: 'Stratus compaction: segments into blocks, deletion of replaced objects (scheduled)',
-      memorySize: props.memorySize ?? 3008,
+      memorySize: props.memorySize ?? DefaultCompactMemoryMb,
       // Lambda's longest. The handler stops starting new steps a few
       // minutes before the end; the compaction lease (16 min) outlives it.
       timeout: Duration.minutes(15),
@@ -103,6 +111,7 @@ export class StratusCompactor extends Construct {
       reservedConcurrentExecutions: 1,
       functionUrl: false,
       logLevel: props.logLevel,
+      systemLogLevel: props.systemLogLevel,
       logRetention: props.logRetention,
       alarmActions: props.alarmActions,
     });

@@ -1,7 +1,8 @@
 /**
  * One Stratus Lambda function with our defaults: a `NodejsFunction` bundled
  * by esbuild (no Docker), its own role with no managed policies, its own
- * log group, a Function URL with AWS_IAM auth (unless it is invoked some
+ * log group in Lambda's JSON log format without the platform's per-invocation
+ * START/REPORT lines (see {@link StratusFunctionProps.systemLogLevel}), a Function URL with AWS_IAM auth (unless it is invoked some
  * other way, such as by a schedule), alarms, and grant helpers that give
  * exactly the S3 and DynamoDB actions the handler's code calls.
  */
@@ -51,7 +52,9 @@ export interface StratusFunctionProps {
   readonly description?: string;
   /**
    * Memory in MB (CPU grows with it). An initial choice, to be tuned from
-   * measured duration and max memory used.
+   * measured duration and max memory used. V8's old-generation heap is set
+   * to three quarters of it ({@link heapLimitMb}); the rest is for buffers
+   * outside the heap, code and the runtime.
    * @default 1024
    */
   readonly memorySize?: number;
@@ -67,6 +70,20 @@ export interface StratusFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** The handler's log level. @default 'info' */
   readonly logLevel?: LogLevelName;
+  /**
+   * Level of Lambda's own (platform) log lines. The logs are in Lambda's
+   * JSON format. At INFO Lambda writes a `platform.start` and a
+   * `platform.report` line for every invocation (~400 bytes, about 6 % of
+   * the cost of a 2000-sample write: docs/cost.md); at WARN it writes only
+   * platform problems (an invocation's error, timeout or crash is still
+   * logged by the runtime as an application ERROR line). What the report
+   * lines carry stays available as free metrics in the AWS/Lambda namespace
+   * (Duration, Errors, Throttles, ConcurrentExecutions); only the maximum
+   * memory used per invocation is not a metric: set INFO to see it when
+   * tuning `memorySize`.
+   * @default lambda.SystemLogLevel.WARN
+   */
+  readonly systemLogLevel?: lambda.SystemLogLevel;
   /** Invoke mode of the Function URL. @default lambda.InvokeMode.BUFFERED */
   readonly invokeMode?: lambda.InvokeMode;
   /**
@@ -86,6 +103,28 @@ export interface StratusFunctionProps {
    * @default 5
    */
   readonly serverErrorsThreshold?: number;
+}
+
+/**
+ * Lambda's application log level for a handler log level. Our logger drops
+ * lines below its own level itself; Lambda's filter must only never drop
+ * what it writes. The per-tenant EMF cost lines have no `level`, and Lambda
+ * takes a line without one as INFO, so the filter stays at INFO even when
+ * the handler logs only warnings (WARN would drop every cost line), and
+ * goes down to DEBUG for a handler at debug.
+ */
+export function applicationLogLevel(level: LogLevelName): lambda.ApplicationLogLevel {
+  return level === 'debug' ? lambda.ApplicationLogLevel.DEBUG : lambda.ApplicationLogLevel.INFO;
+}
+
+/**
+ * V8's old-generation heap limit for a function of `memoryMb`: three
+ * quarters of it. Set explicitly (`--max-old-space-size`) because V8 sizes
+ * its default from the memory it sees, which need not be what the function
+ * is configured with, and compaction relies on a known heap.
+ */
+export function heapLimitMb(memoryMb: number): number {
+  return Math.floor((memoryMb * 3) / 4);
 }
 
 /** The construct-tree form of a CloudFormation reference, as cdk-nag writes it in finding ids. */
@@ -153,10 +192,13 @@ export class StratusFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      systemLogLevelV2: props.systemLogLevel ?? lambda.SystemLogLevel.WARN,
+      applicationLogLevelV2: applicationLogLevel(props.logLevel ?? 'info'),
       environment: {
         [EnvVars.logLevel]: props.logLevel ?? 'info',
         // Stack traces point into lib/ and functions/, not the minified bundle.
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${heapLimitMb(props.memorySize ?? 1024)}`,
       },
       bundling: {
         format: OutputFormat.ESM, // lib/prompb/snappy.ts uses top-level await

@@ -76,6 +76,13 @@ export interface StratusStorageProps {
   readonly accessLogsRetention?: Duration;
   /** Log level of both functions. @default 'info' */
   readonly logLevel?: LogLevelName;
+  /**
+   * Level of Lambda's platform log lines of the functions (see
+   * {@link StratusFunctionProps.systemLogLevel}): INFO brings back the
+   * START/REPORT lines of every invocation.
+   * @default lambda.SystemLogLevel.WARN
+   */
+  readonly systemLogLevel?: lambda.SystemLogLevel;
   /** Retention JSON for the compact function (lib/config/env.ts EnvVars.retention). @default keep everything */
   readonly retention?: string;
   /** How long the functions' logs are kept. @default logs.RetentionDays.ONE_MONTH */
@@ -94,7 +101,7 @@ export interface StratusStorageProps {
   readonly readMemorySize?: number;
   /** Actions run when any alarm fires. @default none */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
-  /** Memory of the compaction function in MB (see {@link StratusCompactorProps.memorySize}). @default 3008 */
+  /** Memory of the compaction function in MB (see {@link StratusCompactorProps.memorySize}). @default 2048 */
   readonly compactMemorySize?: number;
   /** When compaction runs. @default events.Schedule.rate(Duration.hours(1)) */
   readonly compactSchedule?: events.Schedule;
@@ -166,7 +173,7 @@ export class StratusStorage extends Construct {
       removalPolicy,
     });
 
-    const common = { logLevel: props.logLevel, logRetention: props.logRetention, alarmActions: props.alarmActions };
+    const common = { logLevel: props.logLevel, systemLogLevel: props.systemLogLevel, logRetention: props.logRetention, alarmActions: props.alarmActions };
     this.writeFunction = new StratusFunction(this, 'Write', {
       ...common,
       entry: 'functions/remote-write.ts',

@@ -47,11 +47,12 @@ export interface CompactorOptions {
   /** Samples one job may merge from blocks (default 30 M; block inputs cost a few bytes per sample in memory). */
   maxJobSamples?: number;
   /**
-   * Samples a level-1 job may merge from segments (default 8 M). Segments
+   * Samples a level-1 job may merge from segments (default 4 M). Segments
    * hold one sample per series, so merging them costs about 250 bytes per
-   * sample at peak (measured: 767 MiB for 2.4 M, 2.97 GiB for 12 M): 8 M
-   * stays near 2 GiB, inside the 3008 MB compact Lambda. A bigger window
-   * becomes several level-1 blocks, merged at level 2.
+   * sample at peak (measured on the 50k-series benchmark hour: one 8 M job
+   * peaks at 2068 MiB RSS; with 4 M jobs the whole run peaks at 1245 MiB
+   * for the same CPU), so 4 M fits the 2048 MB compact Lambda with room. A
+   * bigger window becomes several level-1 blocks, merged at level 2.
    */
   maxSegmentJobSamples?: number;
   /** Lease lifetime without renewal (default 16 min: longer than a Lambda can run). */
@@ -123,7 +124,7 @@ export class Compactor {
     this.settleMs = opts.settleMs ?? Hour;
     this.graceMs = opts.deleteGraceMs ?? Hour;
     this.maxJobSamples = opts.maxJobSamples ?? 30_000_000;
-    this.maxSegmentJobSamples = opts.maxSegmentJobSamples ?? 8_000_000;
+    this.maxSegmentJobSamples = opts.maxSegmentJobSamples ?? 4_000_000;
     this.leaseTtlMs = opts.leaseTtlMs ?? 16 * 60_000;
     this.quality = opts.quality ?? 5;
     this.sealDelayMs = opts.sealDelayMs ?? DefaultSealDelayMs;

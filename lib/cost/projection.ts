@@ -15,8 +15,28 @@ export interface MeasuredFigures {
   writeMs: number;
   /** Configured memory of the write function, MB. */
   writeMemoryMb: number;
-  /** Log bytes one invocation sends to CloudWatch Logs (our line plus Lambda's START/END/REPORT). */
+  /**
+   * Log bytes every write invocation sends to CloudWatch Logs besides the
+   * cost lines: the handler's own lines (none for an accepted request at
+   * the default level) and Lambda's platform lines (none at the default
+   * system log level, WARN).
+   */
   logBytesPerInvocation: number;
+  /**
+   * Bytes of one per-tenant EMF cost line. Each write execution environment
+   * writes one per tenant at most every `costLineIntervalS`, summing its
+   * invocations (functions/cost.ts); a one-tenant scenario is priced here.
+   * @default 0 (no cost lines)
+   */
+  costLineBytes?: number;
+  /** @default 60 */
+  costLineIntervalS?: number;
+  /**
+   * Write execution environments that each write their cost line every
+   * interval: at least this many, more when the mean concurrency is higher.
+   * @default 1
+   */
+  minWriteEnvironments?: number;
   /**
    * Usage of indexing one series for one label-index bucket (its first
    * sight in the bucket), beyond a steady request.
@@ -60,6 +80,8 @@ export interface Projection {
   requestsPerSecond: number;
   /** Mean concurrent write executions (requests/s x billed duration). */
   writeConcurrency: number;
+  /** Per-tenant EMF cost lines the write function writes in a month. */
+  costLinesPerMonth: number;
   /** Usage in a 30-day month, by source. */
   monthly: { requests: Usage; index: Usage; coldRechecks: Usage; compaction: Usage; total: Usage };
   /** Dollars of a month's usage (no storage kept for the retention; label-index items held until they expire are in `dynamodb_storage`). */
@@ -91,6 +113,10 @@ export function project(m: MeasuredFigures, s: Scenario): Projection {
     logBytes: m.perRequest.logBytes + m.logBytesPerInvocation,
   };
   const requests = addUsage(zeroUsage(), oneRequest, requestsPerMonth);
+  // Cost lines: one per write environment and interval, never more than one per request.
+  const writeEnvs = Math.max(m.minWriteEnvironments ?? 1, Math.ceil(concurrency));
+  const costLinesPerMonth = Math.min(requestsPerMonth, (writeEnvs * SecondsPerMonth) / (m.costLineIntervalS ?? 60));
+  requests.logBytes += costLinesPerMonth * (m.costLineBytes ?? 0);
   const index = addUsage(zeroUsage(), m.perSeriesBucket, (s.activeSeries * 30) / m.indexBucketDays);
   // Each cold environment asks once per series it meets: with requests spread
   // over environments, every environment meets about every series.
@@ -117,6 +143,7 @@ export function project(m: MeasuredFigures, s: Scenario): Projection {
     samplesPerSecond: sps,
     requestsPerSecond: rps,
     writeConcurrency: concurrency,
+    costLinesPerMonth,
     monthly: { requests, index, coldRechecks, compaction, total },
     monthlyUsageCost,
     monthlyStorageCostOfOneMonth: storageCost(m.s3BytesPerSample * spm, m.dynamoBytesPerSample * spm, 1),

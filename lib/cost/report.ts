@@ -30,22 +30,52 @@ export interface BatchRun {
   stored: { s3Objects: number; s3Bytes: number; dynamoItems: number; dynamoBytes: number; dynamoByKind: Record<string, { items: number; bytes: number }> };
   check: { op: string; metered: number; counted: number }[];
   cpu: { steadyCpuMsPerRequest: number; compactCpuMs: number };
+  /**
+   * What the write function's handler wrote in the replay (bench/cost.ts
+   * replays through it): its log lines at the default level, and the
+   * per-tenant EMF cost lines it wrote on the replayed hour's clock.
+   */
+  logs?: { loggerBytes: number; loggerLines: number; costLines: number; costLineBytes: number };
 }
+
+/**
+ * Lambda's platform lines of one invocation in the JSON log format at
+ * system log level INFO (`platform.start` and `platform.report`; shapes from
+ * AWS's Lambda documentation, values typical of a write). At WARN, the
+ * functions' default (infra/constructs/stratus-function.ts), Lambda writes
+ * neither. The plain-text format's START/END/REPORT lines are ~260 bytes.
+ */
+export const PlatformLinesAtInfo = [
+  '{"time":"2026-11-22T02:00:00.000Z","type":"platform.start","record":{"requestId":"8f5c1a4e-2b7d-4c1e-9a3f-6d0e5b7c2a1f","version":"$LATEST"}}',
+  '{"time":"2026-11-22T02:00:00.042Z","type":"platform.report","record":{"requestId":"8f5c1a4e-2b7d-4c1e-9a3f-6d0e5b7c2a1f","metrics":{"durationMs":41.27,"billedDurationMs":42,"memorySizeMB":1024,"maxMemoryUsedMB":187},"status":"success"}}',
+] as const;
+
+/** Bytes of {@link PlatformLinesAtInfo}, newlines included. */
+export const PlatformLogBytesAtInfo = PlatformLinesAtInfo.reduce((n, l) => n + l.length + 1, 0);
 
 /** Assumptions of the Lambda duration estimate (not measured: no AWS access). */
 export const LambdaAssumptions = {
   writeMemoryMb: 1024,
-  compactMemoryMb: 3008,
+  compactMemoryMb: 2048,
   /** Memory at which Lambda gives one full vCPU (AWS documentation). */
   fullVcpuMb: 1769,
   /** Assumed round trips inside a region, ms (typical figures, not measured here). */
   latencyMs: { s3Put: 30, s3Get: 15, s3List: 20, dynamoWrite: 8, dynamoRead: 4 },
   /**
-   * Our request log line and Lambda's START/END/REPORT lines (~700 bytes),
-   * plus the per-tenant EMF cost line (~630 bytes, functions/cost.ts), per
-   * invocation.
+   * Lambda's system log level of the functions (infra default WARN: no
+   * platform lines; INFO: {@link PlatformLogBytesAtInfo} per invocation).
    */
-  logBytesPerInvocation: 1330,
+  systemLogLevel: 'WARN' as 'WARN' | 'INFO',
+  /** Seconds between a write environment's cost lines (functions/cost.ts CostFlushIntervalMs). */
+  costLineIntervalS: 60,
+  /**
+   * Write environments that each write a cost line every interval, at least
+   * (more when the mean concurrency is higher): the benchmark payload's 4
+   * remote-write shards send at once, so Lambda keeps about that many warm.
+   */
+  minWriteEnvironments: 4,
+  /** Log bytes of a compaction invocation besides its cost lines (tenant and shared): its summary line, ~700 bytes. */
+  compactionSummaryBytes: 700,
   /** Cold replacements of each write environment per day (AWS publishes no lifetime). */
   coldStartsPerEnvPerDay: 6,
   /**
@@ -97,6 +127,21 @@ function scaleUsage(u: Usage, k: number): Usage {
   return addUsage(zeroUsage(), u, k);
 }
 
+/**
+ * Log bytes of the write function: per invocation (the handler's measured
+ * lines, plus Lambda's platform lines at system level INFO) and per cost line.
+ * Runs without a log measurement count the cost line at ~640 bytes.
+ */
+export function logFigures(run: BatchRun): { perInvocation: number; costLineBytes: number; platform: number } {
+  const platform = LambdaAssumptions.systemLogLevel === 'INFO' ? PlatformLogBytesAtInfo : 0;
+  const lg = run.logs;
+  return {
+    perInvocation: (lg === undefined ? 0 : lg.loggerBytes / run.requests) + platform,
+    costLineBytes: lg !== undefined && lg.costLines > 0 ? lg.costLineBytes / lg.costLines : 640,
+    platform,
+  };
+}
+
 /** Scope of the label index (lib/index/keys.ts `ix/…` partitions): its cost follows series x days, not samples. */
 export const IndexScope = 'ix';
 
@@ -117,6 +162,7 @@ export function figuresOf(run: BatchRun, series: number): MeasuredFigures & { st
   const compactIndex = run.compactRows.filter(isIndex);
   const compactRest = run.compactRows.filter((r) => !isIndex(r));
   const compactMs = lambdaCpuMs(run.cpu.compactCpuMs, a.compactMemoryMb) + waitMs(compactRest, a.compactionOverlap);
+  const l = logFigures(run);
   const indexWaitMs = waitMs(compactIndex);
   const perSeriesBucket = scaleUsage(
     {
@@ -129,13 +175,16 @@ export function figuresOf(run: BatchRun, series: number): MeasuredFigures & { st
     ...usageOf(compactRest),
     lambdaInvocations: 1,
     lambdaGbSeconds: lambdaGbSeconds(compactMs, a.compactMemoryMb),
-    logBytes: a.logBytesPerInvocation,
+    logBytes: a.compactionSummaryBytes + 2 * l.costLineBytes,
   };
   return {
     perRequest,
     writeMs,
     writeMemoryMb: a.writeMemoryMb,
-    logBytesPerInvocation: a.logBytesPerInvocation,
+    logBytesPerInvocation: l.perInvocation,
+    costLineBytes: l.costLineBytes,
+    costLineIntervalS: a.costLineIntervalS,
+    minWriteEnvironments: a.minWriteEnvironments,
     perSeriesBucket,
     indexBucketDays: IndexBucketDays,
     compactionPerSample: scaleUsage(compaction, 1 / run.samples),
@@ -166,6 +215,19 @@ function breakdownCells(c: CostBreakdown): string {
 function projectionRows(p: Projection, label: string): string {
   const s = p.per10M.storage;
   return `| ${label} | ${breakdownCells(p.per10M.ingest)} | ${usd((s.s3_storage ?? 0) + (s.dynamodb_storage ?? 0))} | **${usd(p.per10M.total)}** | ${usd(p.amp.total)} | **${f(p.cheaperBy, 1)}x** |`;
+}
+
+function logsSentence(run: BatchRun, fig: MeasuredFigures, minutes: number): string {
+  const lg = run.logs;
+  if (lg === undefined) return 'Logs: not measured in this run.';
+  const l = logFigures(run);
+  const p = project(fig, { activeSeries: 100_000, intervalS: 15, samplesPerRequest: run.batch, coldStartsPerEnvPerDay: LambdaAssumptions.coldStartsPerEnvPerDay });
+  return (
+    `Logs, measured through the write function's handler: ${f(lg.loggerLines)} handler log lines (${f(lg.loggerBytes, 0)} bytes) over ${f(run.requests)} requests at the default level, ` +
+    `and ${f(lg.costLines)} per-tenant cost lines of ${f(l.costLineBytes, 0)} bytes each on the clock of the replayed ${f(minutes, 0)} minutes (${f(run.requests / minutes, 1)} requests a minute, one line a minute); ` +
+    `Lambda's platform lines ${l.platform === 0 ? `0 (system log level WARN; ${PlatformLogBytesAtInfo} bytes per invocation at INFO)` : `${l.platform} bytes per invocation (system log level INFO)`}. ` +
+    `At 100k series the model counts ${f(p.costLinesPerMonth, 0)} cost lines a month (${Math.max(LambdaAssumptions.minWriteEnvironments, Math.ceil(p.writeConcurrency))} write environments, one a minute each): ${f((p.costLinesPerMonth * l.costLineBytes) / (p.samplesPerMonth / run.batch), 1)} bytes per request.`
+  );
 }
 
 /** The markdown of the generated section. */
@@ -207,6 +269,8 @@ export function report(runs: readonly BatchRun[], opts: { series: number; rounds
       `Timings: handler CPU ${f(run.cpu.steadyCpuMsPerRequest, 2)} ms per steady request on in-memory stores (this machine); ` +
         `estimated Lambda duration ${f(fig.writeMs, 1)} ms per write at ${a.writeMemoryMb} MB (CPU x ${f(a.fullVcpuMb / a.writeMemoryMb, 2)} for the vCPU share + assumed round trips ${JSON.stringify(a.latencyMs)}); ` +
         `${f(run.steadyWallMsPerRequest, 1)} ms wall per steady request on the emulators. Compaction: ${f(run.cpu.compactCpuMs, 0)} ms CPU in memory, ${f(run.compactWallS, 1)} s wall on the emulators, estimated ${f(fig.compactMs / 1000, 1)} s at ${a.compactMemoryMb} MB.`,
+      '',
+      logsSentence(run, fig, (opts.rounds * 15) / 60),
       '',
       run.indexExpiry === true
         ? `Label index per series and ${IndexBucketDays}-day bucket (written at first sight in a bucket; left to expire by DynamoDB TTL when compaction seals the bucket): ${f(fig.perSeriesBucket.dynamoWriteUnits, 2)} WRU, ${f(fig.perSeriesBucket.dynamoReadUnits, 2)} RRU; ${f(fig.indexBytesPerSeriesBucket ?? 0, 0)} bytes stored for ~${a.indexHeldDaysWithTtl} days.`

@@ -1,7 +1,8 @@
 /**
  * Structured logging: one JSON object per line, written to stderr by default.
  *
- * Each line has `ts` (ISO 8601, UTC), `level` and `msg` first, then the
+ * Each line has `ts` (ISO 8601, UTC; named `timestamp` with
+ * {@link LoggerOptions.timestampKey}), `level` and `msg` first, then the
  * logger's bound fields (from {@link Logger.child}) and the call's fields; a
  * call's field wins over a bound field of the same name. `Error` values are
  * written as `{ name, message, stack, cause? }`, bigints as strings.
@@ -49,6 +50,15 @@ export interface LoggerOptions {
   clock?: Clock;
   /** Fields bound to every line. */
   fields?: LogFields;
+  /**
+   * Name of the time field. Lambda's JSON log format reads a line's level
+   * from `level` only when the line also has an RFC 3339 time under a key it
+   * knows (`timestamp`); without one it takes the line as INFO, so its
+   * application log-level filter would pass or drop our warn and debug lines
+   * by the wrong level. The Lambda functions use `timestamp`.
+   * @default 'ts'
+   */
+  timestampKey?: 'ts' | 'timestamp';
 }
 
 /** Whether `s` names a log level. */
@@ -72,14 +82,12 @@ function replacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-const RESERVED = new Set(['ts', 'level', 'msg']);
-
-function fieldsJson(fields: LogFields): string {
+function fieldsJson(fields: LogFields, reserved: ReadonlySet<string>): string {
   let out = '';
   for (const key of Object.keys(fields)) {
     const value = fields[key];
     if (value === undefined) continue;
-    const name = RESERVED.has(key) ? `field.${key}` : key;
+    const name = reserved.has(key) ? `field.${key}` : key;
     let encoded: string | undefined;
     try {
       encoded = JSON.stringify(value, replacer);
@@ -97,15 +105,19 @@ class JsonLogger implements Logger {
   readonly #write: (line: string) => void;
   readonly #clock: Clock;
   readonly #bound: LogFields;
+  readonly #tsKey: 'ts' | 'timestamp';
+  readonly #reserved: ReadonlySet<string>;
   /** The bound fields, pre-encoded as `,"k":v…` for the common case of calls without fields. */
   readonly #boundJson: string;
 
-  constructor(threshold: number, write: (line: string) => void, clock: Clock, bound: LogFields) {
+  constructor(threshold: number, write: (line: string) => void, clock: Clock, bound: LogFields, tsKey: 'ts' | 'timestamp') {
     this.#threshold = threshold;
     this.#write = write;
     this.#clock = clock;
     this.#bound = bound;
-    this.#boundJson = fieldsJson(bound);
+    this.#tsKey = tsKey;
+    this.#reserved = new Set([tsKey, 'level', 'msg']);
+    this.#boundJson = fieldsJson(bound, this.#reserved);
   }
 
   debug(msg: string, fields?: LogFields): void {
@@ -129,16 +141,16 @@ class JsonLogger implements Logger {
   }
 
   child(fields: LogFields): Logger {
-    return new JsonLogger(this.#threshold, this.#write, this.#clock, { ...this.#bound, ...fields });
+    return new JsonLogger(this.#threshold, this.#write, this.#clock, { ...this.#bound, ...fields }, this.#tsKey);
   }
 
   #log(level: LogLevelName, msg: string, fields: LogFields | undefined): void {
     let rest = this.#boundJson;
     if (fields !== undefined) {
-      rest = fieldsJson(this.#boundJson === '' ? fields : { ...this.#bound, ...fields });
+      rest = fieldsJson(this.#boundJson === '' ? fields : { ...this.#bound, ...fields }, this.#reserved);
     }
     const ts = new Date(this.#clock.now()).toISOString();
-    const line = `{"ts":"${ts}","level":"${level}","msg":${JSON.stringify(msg)}${rest}}`;
+    const line = `{"${this.#tsKey}":"${ts}","level":"${level}","msg":${JSON.stringify(msg)}${rest}}`;
     try {
       this.#write(line);
     } catch {
@@ -150,7 +162,7 @@ class JsonLogger implements Logger {
 /** Creates a JSON-lines logger; see the module comment for the line format. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? 'info';
-  return new JsonLogger(LogLevel[level], opts.write ?? writeStderr, opts.clock ?? systemClock, opts.fields ?? {});
+  return new JsonLogger(LogLevel[level], opts.write ?? writeStderr, opts.clock ?? systemClock, opts.fields ?? {}, opts.timestampKey ?? 'ts');
 }
 
 /** A logger that drops everything, for tests and for callers that do not log. */

@@ -75,7 +75,8 @@ describe('IAM grants vs the calls of the deployed handlers', { timeout: 60_000 }
     read = await import('../../functions/remote-read.ts');
     query = await import('../../functions/query-api.ts');
     const { deps } = await import('../../functions/deps.ts');
-    deps.logger = createLogger({ write: (l) => lines.push(JSON.parse(l)) });
+    // debug: accepted requests log their line (with the ops this test reads) at debug.
+    deps.logger = createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l)) });
   });
 
   after(async () => {

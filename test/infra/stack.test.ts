@@ -15,6 +15,8 @@ import { Template, Match } from 'aws-cdk-lib/assertions';
 import { EnvVars } from '../../lib/config/env.ts';
 import { tenantObjectPrefix } from '../../lib/tsdb/db.ts';
 import { ObjectKeyPattern, ReadAccess, WriteAccess } from '../../infra/constructs/stratus-storage.ts';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { applicationLogLevel } from '../../infra/constructs/stratus-function.ts';
 import { newStratusApp } from './synth.ts';
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
@@ -155,10 +157,40 @@ describe('StratusStack functions', () => {
         [EnvVars.logLevel]: 'info',
         // The table's TTL attribute: writers stamp label-index items with it (functions/deps.ts).
         [EnvVars.indexTtlAttribute]: IndexTtlAttribute,
-        NODE_OPTIONS: '--enable-source-maps',
+        // V8's heap: three quarters of the 1024 MB (infra/constructs/stratus-function.ts heapLimitMb).
+        NODE_OPTIONS: '--enable-source-maps --max-old-space-size=768',
       });
       assert.ok(p.LoggingConfig.LogGroup.Ref, 'logs go to the construct-owned log group');
     }
+  });
+
+  it('logs every function in JSON, without the platform START/REPORT lines, letting INFO lines (the EMF cost lines) through', () => {
+    // Prepare: every function of the stack (compaction included), and a stack asking for the platform lines back.
+    const all = ofType('AWS::Lambda::Function');
+    assert.equal(all.length, 4);
+    const withPlatform = Template.fromStack(newStratusApp({ bundle: false, props: { storage: { systemLogLevel: lambda.SystemLogLevel.INFO, logLevel: 'debug' } } }).stack);
+    const cases = [
+      { name: 'default', fns: all.map(([, r]) => r.Properties), want: { LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'INFO' } },
+      {
+        name: 'systemLogLevel INFO, logLevel debug',
+        fns: Object.values(withPlatform.findResources('AWS::Lambda::Function')).map((r) => (r as Resource).Properties),
+        want: { LogFormat: 'JSON', SystemLogLevel: 'INFO', ApplicationLogLevel: 'DEBUG' },
+      },
+    ];
+    for (const c of cases) {
+      // Assess
+      assert.equal(c.fns.length, 4, c.name);
+      for (const p of c.fns) {
+        const { LogGroup, ...rest } = p.LoggingConfig;
+        assert.ok(LogGroup.Ref, `${c.name}: the construct-owned log group`);
+        assert.deepEqual(rest, c.want, c.name);
+      }
+    }
+    // Our logger writes `warn` lines: Lambda's filter must never be above INFO, or the level-less EMF lines go.
+    assert.deepEqual(
+      (['debug', 'info', 'warn', 'error'] as const).map((l) => applicationLogLevel(l)),
+      [lambda.ApplicationLogLevel.DEBUG, lambda.ApplicationLogLevel.INFO, lambda.ApplicationLogLevel.INFO, lambda.ApplicationLogLevel.INFO],
+    );
   });
 
   it('serves every URL with AWS_IAM auth, the read and query ones streamed', () => {

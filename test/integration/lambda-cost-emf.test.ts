@@ -72,7 +72,11 @@ describe('Lambda cost lines against the requests really sent', { timeout: 120_00
     });
     ({ deps } = await import('../../functions/deps.ts'));
     deps.emit = (line) => emf.push(line);
-    deps.logger = createLogger({ write: (l) => logs.push(JSON.parse(l)) });
+    // Accepted requests log their line (with the requests sent) at debug.
+    deps.logger = createLogger({ level: 'debug', write: (l) => logs.push(JSON.parse(l)) });
+    // Each invocation a minute after the last: each writes the line of its own costs (functions/cost.ts CostAggregator).
+    let wall = Date.now();
+    deps.costs.now = () => (wall += 60_000);
     write = await import('../../functions/remote-write.ts');
     read = await import('../../functions/remote-read.ts');
     compact = await import('../../functions/compact.ts');

@@ -69,6 +69,44 @@ describe('cost projection', () => {
   });
 });
 
+describe('log bytes', () => {
+  it('counts the cost lines once per write environment and minute, never more than one per request', () => {
+    const figures: MeasuredFigures = {
+      perRequest: zeroUsage(),
+      writeMs: 100,
+      writeMemoryMb: 1024,
+      logBytesPerInvocation: 10,
+      costLineBytes: 640,
+      costLineIntervalS: 60,
+      minWriteEnvironments: 4,
+      perSeriesBucket: zeroUsage(),
+      indexBucketDays: 7,
+      compactionPerSample: zeroUsage(),
+      s3BytesPerSample: 0,
+      dynamoBytesPerSample: 0,
+    };
+    const minutes = 30 * 24 * 60;
+    const cases = [
+      // 3.33 requests/s at 0.1 s: concurrency 0.33, the floor of 4 environments, a line a minute each.
+      { name: '100k series, 2000/request', series: 100_000, batch: 2000, lines: 4 * minutes },
+      // 333 requests/s: concurrency 33.3 -> 34 environments.
+      { name: '10M series, 2000/request', series: 10_000_000, batch: 2000, lines: 34 * minutes },
+      // 0.033 requests/s: fewer requests than environment-minutes, a line per request at most.
+      { name: '1k series, 2000/request', series: 1_000, batch: 2000, lines: 1_000 / 15 / 2000 * 86_400 * 30 },
+    ];
+    for (const c of cases) {
+      // Act
+      const p = project(figures, { activeSeries: c.series, intervalS: 15, samplesPerRequest: c.batch, coldStartsPerEnvPerDay: 0 });
+      const silent = project({ ...figures, costLineBytes: 0, logBytesPerInvocation: 0 }, { activeSeries: c.series, intervalS: 15, samplesPerRequest: c.batch, coldStartsPerEnvPerDay: 0 });
+      // Assess
+      close(p.costLinesPerMonth, c.lines, `${c.name}: lines`);
+      const requests = p.samplesPerMonth / c.batch;
+      close(p.monthly.requests.logBytes, requests * 10 + c.lines * 640, `${c.name}: bytes`);
+      close(totalCost(p.monthlyUsageCost) - totalCost(silent.monthlyUsageCost), ((requests * 10 + c.lines * 640) / 1024 ** 3) * 0.5, `${c.name}: $0.50 per GB`);
+    }
+  });
+});
+
 describe('Lambda wait estimate', () => {
   it('takes requests as sequential except those the code overlaps', async () => {
     const { waitMs, LambdaAssumptions } = await import('../../../lib/cost/report.ts');

@@ -8,6 +8,10 @@
  * compaction), and the billed duration x configured memory, rounded up to
  * the millisecond as Lambda bills it, to the tenant of the request, or for
  * compaction to each tenant compacted by its time, the rest shared.
+ * Request-serving invocations sum their costs for a minute
+ * (test/unit/functions/cost-aggregate.test.ts): here the wall clock of the
+ * sums moves a minute before each such invocation, so each writes its own
+ * line; compaction writes its lines at once.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,10 +55,19 @@ const RruUsd = AwsPrices.dynamodb.read.usd / AwsPrices.dynamodb.read.per;
 const GbSecondUsd = AwsPrices.lambda.arm64Duration.usd / AwsPrices.lambda.arm64Duration.per;
 const InvocationUsd = AwsPrices.lambda.requests.usd / AwsPrices.lambda.requests.per;
 
-/** Makes the meter's clock read `start`, then `start + ms`: an invocation that took `ms`. */
+/** The wall clock of the environment's cost sums. */
+let wallMs = Date.now();
+deps.costs.now = () => wallMs;
+
+/**
+ * Makes the meter's clock read `start`, then `start + ms`: an invocation
+ * that took `ms`; and moves the wall clock a minute on, so the invocation
+ * writes the lines of its own costs.
+ */
 function invocationTakes(ms: number, start = 10_000): void {
   let calls = 0;
   deps.meter.now = () => (calls++ === 0 ? start : start + ms);
+  wallMs += 60_000;
 }
 
 function close(got: number, want: number, what: string): void {
@@ -139,13 +152,13 @@ describe('per-tenant EMF cost lines of the Lambda handlers', () => {
       assert.equal(root._aws.CloudWatchMetrics[0].Namespace, 'Stratus');
       assert.deepEqual(root.operations, want.operations, `${c.tenant} operations`);
       assert.deepEqual(root.dynamodbUnits, { write: want.wru, read: want.rru });
-      assert.deepEqual([root.billedMs, root.invocationBilledMs, root.memoryMb, root.initMs, root.requestId], [c.billedMs, undefined, Number(c.memory), c.initMs, 'req']);
+      assert.deepEqual([root.billedMs, root.invocationBilledMs, root.memoryMb, root.initMs, root.requestId, root.invocations], [c.billedMs, undefined, Number(c.memory), c.initMs, 'req', 1]);
       const gbs = (c.billedMs / 1000) * (Number(c.memory) / 1024);
       close(metrics[EmfCostMetrics.lambdaGbSeconds]!, gbs, `${c.tenant} GB-s`);
       close(metrics[EmfCostMetrics.s3RequestsCost]!, want.s3Usd, `${c.tenant} S3 $`);
       close(metrics[EmfCostMetrics.dynamodbRequestsCost]!, want.dynamoUsd, `${c.tenant} DynamoDB $`);
       close(metrics[EmfCostMetrics.estimatedCost]!, want.s3Usd + want.dynamoUsd + gbs * GbSecondUsd + InvocationUsd, `${c.tenant} total $`);
-      assert.ok(Math.abs(root._aws.Timestamp - Date.now()) < 60_000);
+      assert.equal(root._aws.Timestamp, wallMs, 'stamped with the flush time');
     }
   });
 
@@ -204,6 +217,7 @@ describe('per-tenant EMF cost lines of the Lambda handlers', () => {
     for (const [tenant, n] of Object.entries(volumes)) {
       for (let k = 0; k < 4; k++) assert.equal((await write.handler(writeEvent(tenant, n, old + k * 15_000))).statusCode, 204);
     }
+    deps.costs.take(); // the writes' sums, not yet due: not this invocation's
     const before = ledger.rows();
     const totalMs = 900_000.4; // the handler's clock: far more than the tenants' own durations
     invocationTakes(totalMs);
