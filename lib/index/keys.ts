@@ -102,11 +102,22 @@ function sha256Hex(s: string): string {
  * A string as it may appear in a key: itself when short, else a prefix,
  * U+0001 and its SHA-256 (the full string is then kept in the item's value).
  * Short strings never contain U+0001 in practice; if one does it is hashed
- * too, so the two forms cannot collide.
+ * too, so the two forms cannot collide. So is a string holding U+0000
+ * (label values may, as Prometheus takes any UTF-8, but a partition key may
+ * not: lib/kvstore/validate.ts). The prefix is cut before a surrogate pair
+ * it would split and has U+0000 replaced, so the key is always valid.
  */
 export function keyString(s: string): string {
-  if (Buffer.byteLength(s) <= MaxVerbatimKeyBytes && !s.includes('\u0001')) return s;
-  return `${s.slice(0, 64)}\u0001${sha256Hex(s)}`;
+  if (Buffer.byteLength(s) <= MaxVerbatimKeyBytes && s.indexOf('\u0001') < 0 && s.indexOf('\u0000') < 0) return s;
+  return `${keyPrefix(s)}\u0001${sha256Hex(s)}`;
+}
+
+/** The first 64 UTF-16 units of `s`, without a trailing high surrogate, U+0000 as U+FFFD. */
+function keyPrefix(s: string): string {
+  let p = s.slice(0, 64);
+  const last = p.charCodeAt(p.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) p = p.slice(0, -1);
+  return p.replaceAll('\u0000', '\ufffd');
 }
 
 /** Whether `keyString` shortened the string (the item value holds it). */
