@@ -18,23 +18,13 @@ import { snappyEncode } from '../../../lib/prompb/snappy.ts';
 import { createLogger, nopLogger } from '../../../lib/util/logger.ts';
 import { functionUrlEvent } from '../../helpers/lambda-event.ts';
 import { emfValues, emfViolations } from '../../helpers/emf-spec.ts';
+import { prng } from '../../helpers/prng.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 Object.assign(process.env, { [EnvVars.bucket]: 'b', [EnvVars.table]: 't', AWS_REGION: 'eu-west-1', AWS_LAMBDA_FUNCTION_NAME: 'stratus-test' });
 const { CostAggregator, CostFlushIntervalMs, InvocationMeter, costLines, reportCost, EmfCostMetrics, SharedTenant } = await import('../../../functions/cost.ts');
 type Values = ReturnType<typeof emfValues>;
 
-/** A deterministic pseudo-random sequence (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const Ops: Omit<MeteredOp, 'tenant' | 'scope'>[] = [
   { service: 's3', op: 'PutObject', requests: 1, items: 1, capacityUnits: 0, bytes: 100_000 },
@@ -101,7 +91,7 @@ describe('CostAggregator', () => {
     for (const c of cases) {
       let wall = 1_000_000;
       const agg = new CostAggregator(CostFlushIntervalMs, () => wall);
-      const r = rng(7);
+      const r = prng(7);
       const flushedAt: number[] = [];
       let seen = new Set<string>();
       // Act
@@ -132,7 +122,7 @@ describe('CostAggregator', () => {
     ];
     for (const c of cases) {
       // Prepare
-      const r = rng(c.seed);
+      const r = prng(c.seed);
       const agg = new CostAggregator(CostFlushIntervalMs, () => 5);
       const each: Values[] = [];
       // Act
@@ -161,7 +151,7 @@ describe('CostAggregator', () => {
   it('loses nothing across flushes: all lines written plus what is pending add up to every invocation', () => {
     for (const seed of [11, 12, 13]) {
       // Prepare: reportCost over a meter whose invocations the test builds, the wall clock moving 0-30 s at a time.
-      const r = rng(seed);
+      const r = prng(seed);
       let wall = 0;
       let t = 0;
       const lines: string[] = [];
