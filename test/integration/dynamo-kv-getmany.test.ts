@@ -10,40 +10,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoKVStore, type DynamoKVStoreOptions } from '../../lib/kvstore/dynamodb/dynamo-store.ts';
-import { ensureTable } from '../../lib/kvstore/dynamodb/ensure-table.ts';
-import type { ItemExpiry, KVItem, KVKey } from '../../lib/kvstore/kvstore.ts';
+import type { ItemExpiry, KVKey } from '../../lib/kvstore/kvstore.ts';
 import { OpTotals } from '../../lib/storage/ops.ts';
 import { UsageLedger, byOperation, meteredKVStore } from '../../lib/cost/index.ts';
 import { BackendError, ThrottledError } from '../../lib/util/errors.ts';
-import { startDynalite, type Dynalite } from './dynamodb/dynalite.ts';
+import { counted, fastRetry, item, sharedDynalite, text } from './dynamodb/kv-helpers.ts';
 import { startFaultProxy, type FaultProxy } from './dynamodb/fault-proxy.ts';
 
-let server: Promise<Dynalite> | undefined;
-const dynamo = (): Promise<Dynalite> => (server ??= startDynalite());
-after(async () => {
-  if (server !== undefined) await (await server).stop();
-});
-
-let tables = 0;
-async function freshTable(client: DynamoDBClient): Promise<string> {
-  const table = `getmany-${++tables}`;
-  await ensureTable(client, table);
-  return table;
-}
-
-const fastRetry = { attempts: 8, baseMs: 1, capMs: 4 };
-
-function text(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
-}
-
-function item(pk: string, sk: string, value: string): KVItem {
-  return { pk, sk, value: text(value) };
-}
-
-function counted(ops: OpTotals, op: string): { requests: number; units: number } {
-  return ops.totals.get(`dynamodb:${op}`) ?? { requests: 0, units: 0 };
-}
+const { dynamo, freshTable } = sharedDynalite('getmany');
 
 describe('DynamoKVStore.getMany on dynalite', () => {
   let client: DynamoDBClient;

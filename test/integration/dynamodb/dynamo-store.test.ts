@@ -14,31 +14,14 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoKVStore, type DynamoKVStoreOptions } from '../../../lib/kvstore/dynamodb/dynamo-store.ts';
 import { TableSchemaError, ensureTable } from '../../../lib/kvstore/dynamodb/ensure-table.ts';
-import type { KVItem } from '../../../lib/kvstore/kvstore.ts';
 import { OpTotals } from '../../../lib/storage/ops.ts';
 import { BackendError, ThrottledError } from '../../../lib/util/errors.ts';
 import { kvStoreAcceptance } from '../../conformance/kvstore.ts';
 import { collect } from '../../conformance/helpers.ts';
-import { startDynalite, type Dynalite } from './dynalite.ts';
+import { counted, fastRetry, item, sharedDynalite, text } from './kv-helpers.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 
-// One server for the whole file, started by whichever test needs it first.
-let server: Promise<Dynalite> | undefined;
-const dynamo = (): Promise<Dynalite> => (server ??= startDynalite());
-after(async () => {
-  if (server !== undefined) await (await server).stop();
-});
-
-let tables = 0;
-/** A new, empty table on the shared server. */
-async function freshTable(client: DynamoDBClient): Promise<string> {
-  const table = `kv-test-${++tables}`;
-  await ensureTable(client, table);
-  return table;
-}
-
-/** Our retry settings in tests: as many attempts as by default, with millisecond backoffs. */
-const fastRetry = { attempts: 8, baseMs: 1, capMs: 4 };
+const { dynamo, freshTable } = sharedDynalite('kv-test');
 
 kvStoreAcceptance('DynamoKVStore on dynalite', async () => {
   const d = await dynamo();
@@ -51,18 +34,6 @@ kvStoreAcceptance('DynamoKVStore on dynalite', async () => {
     },
   };
 });
-
-function text(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
-}
-
-function item(pk: string, sk: string, value: string): KVItem {
-  return { pk, sk, value: text(value) };
-}
-
-function requests(ops: OpTotals, op: string): { requests: number; units: number } {
-  return ops.totals.get(`dynamodb:${op}`) ?? { requests: 0, units: 0 };
-}
 
 describe('DynamoKVStore: requests, paging and values', () => {
   let client: DynamoDBClient;
@@ -83,13 +54,13 @@ describe('DynamoKVStore: requests, paging and values', () => {
     // Act
     await kv.batchPut(items);
     // Assess: 25 + 25 + 11.
-    assert.deepEqual(requests(ops, 'BatchWriteItem'), { requests: 3, units: 61 });
+    assert.deepEqual(counted(ops, 'BatchWriteItem'), { requests: 3, units: 61 });
     const got = await collect(kv.query('p'));
     assert.deepEqual(got.map((i) => i.sk), items.map((i) => i.sk));
     // Deletes dedupe keys before batching (DynamoDB rejects repeats in one request).
     const keys = items.map(({ pk, sk }) => ({ pk, sk }));
     await kv.batchDelete([...keys, ...keys.slice(0, 30)]);
-    assert.deepEqual(requests(ops, 'BatchWriteItem'), { requests: 6, units: 122 });
+    assert.deepEqual(counted(ops, 'BatchWriteItem'), { requests: 6, units: 122 });
     assert.deepEqual(await collect(kv.query('p')), []);
   });
 
@@ -101,7 +72,7 @@ describe('DynamoKVStore: requests, paging and values', () => {
     await kv.batchPut(Array.from({ length: 60 }, (_, i) => ({ pk: 'big', sk: sk(i), value })));
     // Act
     const forward = await collect(kv.query('big'));
-    const forwardQueries = requests(ops, 'Query').requests;
+    const forwardQueries = counted(ops, 'Query').requests;
     const backward = await collect(kv.query('big', { reverse: true, start: sk(5) }));
     const limited = await collect(kv.query('big', { limit: 40 }));
     // Assess
@@ -240,7 +211,7 @@ describe('DynamoKVStore under injected faults', () => {
     await kv.batchPut(items);
     // Assess: two chunks (25 + 5) plus three throttled sends.
     assert.equal(proxy.seen.get('BatchWriteItem'), 5);
-    assert.equal(requests(ops, 'BatchWriteItem').requests, 5);
+    assert.equal(counted(ops, 'BatchWriteItem').requests, 5);
     assert.deepEqual((await collect(check.query('f'))).map((i) => i.sk), items.map((i) => i.sk));
   });
 
@@ -251,7 +222,7 @@ describe('DynamoKVStore under injected faults', () => {
     // Act
     await kv.batchPut(items);
     // Assess
-    assert.deepEqual(requests(ops, 'BatchWriteItem'), { requests: 3, units: 40 });
+    assert.deepEqual(counted(ops, 'BatchWriteItem'), { requests: 3, units: 40 });
     const stored = await collect(check.query('f'));
     assert.deepEqual(stored.map((i) => i.sk), items.map((i) => i.sk));
     assert.ok(stored.every((s, i) => Buffer.from(s.value).equals(items[i].value)));
@@ -313,7 +284,7 @@ describe('DynamoKVStore under injected faults', () => {
     // Assess
     assert.equal(seen.length, 25);
     assert.equal(new Set(seen).size, 25);
-    assert.ok(requests(ops, 'Query').requests >= 5, 'three pages + two throttled sends');
+    assert.ok(counted(ops, 'Query').requests >= 5, 'three pages + two throttled sends');
   });
 
   it('putIfAbsent after a throttled attempt writes once and reports it', async () => {
@@ -361,6 +332,6 @@ describe('DynamoKVStore under injected faults', () => {
     // Assess
     assert.equal(got, undefined);
     assert.equal(proxy.seen.get('GetItem'), 3);
-    assert.deepEqual(requests(ops, 'GetItem'), { requests: 3, units: 3 });
+    assert.deepEqual(counted(ops, 'GetItem'), { requests: 3, units: 3 });
   });
 });
