@@ -16,10 +16,9 @@ import { Engine } from '../lib/promql/index.ts';
 import { errorResponse } from '../lib/remote/errors.ts';
 import type { HttpResponse } from '../lib/server/types.ts';
 import { reportCost, tenantOfHeaders, type CostContext } from './cost.ts';
-import { CutShort, errorOf, logRequest } from './request-log.ts';
+import { CutShort, errorOf, eventLogFields, logRequest } from './request-log.ts';
 import { deps } from './deps.ts';
 import {
-  eventBodyBytes,
   eventToRequest,
   lambdaRuntime,
   LambdaPayloadLimitBytes,
@@ -75,15 +74,7 @@ export function newStreamQuery(open: OpenResponseStream) {
       logRequest(
         deps.logger,
         sent?.status ?? CutShort,
-        () => ({
-          requestId: event.requestContext.requestId,
-          method: event.requestContext.http.method,
-          path: event.rawPath,
-          bytesIn: eventBodyBytes(event),
-          bytesOut: sent?.bytes,
-          ms: Math.round(performance.now() - started),
-          ops: deps.ops.take(),
-        }),
+        () => eventLogFields(event, started, deps.ops, { bytesOut: sent?.bytes }),
         error,
       );
     }

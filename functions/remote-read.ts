@@ -13,10 +13,9 @@ import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { newReadHandler } from '../lib/remote/read-handler.ts';
 import { reportCost, tenantOfHeaders, type CostContext } from './cost.ts';
-import { CutShort, errorOf, logRequest } from './request-log.ts';
+import { CutShort, errorOf, eventLogFields, logRequest } from './request-log.ts';
 import { deps } from './deps.ts';
 import {
-  eventBodyBytes,
   lambdaRuntime,
   LambdaPayloadLimitBytes,
   openLambdaResponseStream,
@@ -54,16 +53,7 @@ export function newStreamRead(open: OpenResponseStream) {
       logRequest(
         deps.logger,
         sent?.status ?? CutShort,
-        () => ({
-          requestId: event.requestContext.requestId,
-          method: event.requestContext.http.method,
-          path: event.rawPath,
-          bytesIn: eventBodyBytes(event),
-          bytesOut: sent?.bytes,
-          chunks: sent?.chunks,
-          ms: Math.round(performance.now() - started),
-          ops: deps.ops.take(),
-        }),
+        () => eventLogFields(event, started, deps.ops, { bytesOut: sent?.bytes, chunks: sent?.chunks }),
         error,
       );
     }

@@ -14,7 +14,6 @@ import { newWriteHandler } from '../lib/remote/write-handler.ts';
 import { reportCost, tenantOfHeaders, type CostContext } from './cost.ts';
 import { deps, type Deps } from './deps.ts';
 import {
-  eventBodyBytes,
   LambdaPayloadLimitBytes,
   responseToResult,
   serveEvent,
@@ -22,7 +21,7 @@ import {
   type FunctionUrlResult,
   type LambdaFunctionURLEvent,
 } from './event.ts';
-import { errorOf, logRequest } from './request-log.ts';
+import { errorOf, eventLogFields, logRequest } from './request-log.ts';
 
 const endpoint: Endpoint = { method: 'POST', path: '/api/v1/write', maxBodyBytes: LambdaPayloadLimitBytes };
 
@@ -43,14 +42,7 @@ export function newWriteFunction(d: Deps) {
     logRequest(
       d.logger,
       result.statusCode ?? 200,
-      () => ({
-        requestId: event.requestContext.requestId,
-        method: event.requestContext.http.method,
-        path: event.rawPath,
-        bytesIn: eventBodyBytes(event),
-        ms: Math.round(performance.now() - started),
-        ops: d.ops.take(),
-      }),
+      () => eventLogFields(event, started, d.ops),
       errorOf(res),
     );
     return result;

@@ -15,7 +15,10 @@
  *   infra/constructs/stratus-function.ts counts them from this line
  *   (`msg` = "request", `status`), whatever the level.
  */
+import { performance } from 'node:perf_hooks';
+import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import type { Logger, LogFields, LogLevelName } from '../lib/util/logger.ts';
+import { eventBodyBytes } from './event.ts';
 
 /** The message of the line (the ServerErrors metric filter matches it). */
 export const RequestMsg = 'request';
@@ -57,4 +60,22 @@ export function logRequest(logger: Logger, status: number | typeof CutShort, fie
   const level = requestLevel(status);
   if (!logger.enabled(level)) return;
   logger[level](RequestMsg, { ...fields(), status, error: level === 'debug' ? undefined : error });
+}
+
+/**
+ * The fields of a request's line: the event's id, method, path and body
+ * size, then `extra` (e.g. bytes out), the time since `started`
+ * (performance.now()) and the backend operations `ops` counted since it
+ * last handed them out.
+ */
+export function eventLogFields(event: LambdaFunctionURLEvent, started: number, ops: { take(): unknown }, extra: LogFields = {}): LogFields {
+  return {
+    requestId: event.requestContext.requestId,
+    method: event.requestContext.http.method,
+    path: event.rawPath,
+    bytesIn: eventBodyBytes(event),
+    ...extra,
+    ms: Math.round(performance.now() - started),
+    ops: ops.take(),
+  };
 }
