@@ -11,6 +11,7 @@
  */
 import { MAX_EXACT_DOD, MAX_LEADING_ZEROS } from './xor.ts';
 import { ChunkFullError, InvalidSampleError } from './errors.ts';
+import { withLength } from '../util/bytes.ts';
 
 // Local copies: under tsx every read of an imported binding is a getter
 // call, too slow for the per-sample loop.
@@ -282,15 +283,10 @@ export class XorColumnEncoder {
 
   private growChunks(): void {
     const n = this.off.length * 2;
-    const grow = <A extends Uint32Array | Float64Array>(a: A, make: (n: number) => A): A => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.off = grow(this.off, (k) => new Uint32Array(k));
-    this.len = grow(this.len, (k) => new Uint32Array(k));
-    this.minT = grow(this.minT, (k) => new Float64Array(k));
-    this.maxT = grow(this.maxT, (k) => new Float64Array(k));
+    this.off = withLength(this.off, n);
+    this.len = withLength(this.len, n);
+    this.minT = withLength(this.minT, n);
+    this.maxT = withLength(this.maxT, n);
   }
 }
 

@@ -12,6 +12,7 @@
  */
 import type { Encoding } from '../chunkenc/chunk.ts';
 import type { SourceChunk } from '../storage/merge.ts';
+import { withLength } from '../util/bytes.ts';
 
 /** Chunk bytes are copied into arenas of 64 KiB, doubling up to 1 MiB (a larger chunk gets its own). */
 const FirstArenaBytes = 64 * 1024;
@@ -119,18 +120,13 @@ export class BatchChunks {
 
   private grow(): void {
     const cap = this.series.length * 2;
-    const g = <T extends Uint32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a);
-      return b;
-    };
-    this.series = g(this.series, (n) => new Uint32Array(n));
-    this.order = g(this.order, (n) => new Uint32Array(n));
-    this.arena = g(this.arena, (n) => new Uint32Array(n));
-    this.off = g(this.off, (n) => new Uint32Array(n));
-    this.len = g(this.len, (n) => new Uint32Array(n));
-    this.minT = g(this.minT, (n) => new Float64Array(n));
-    this.maxT = g(this.maxT, (n) => new Float64Array(n));
-    this.enc = g(this.enc, (n) => new Uint8Array(n));
+    this.series = withLength(this.series, cap);
+    this.order = withLength(this.order, cap);
+    this.arena = withLength(this.arena, cap);
+    this.off = withLength(this.off, cap);
+    this.len = withLength(this.len, cap);
+    this.minT = withLength(this.minT, cap);
+    this.maxT = withLength(this.maxT, cap);
+    this.enc = withLength(this.enc, cap);
   }
 }

@@ -183,3 +183,10 @@ export class ByteReader {
     return b;
   }
 }
+
+/** A typed array of `n` elements (n >= a.length) holding `a`'s elements first: for growing column arrays. */
+export function withLength<A extends Uint8Array | Uint32Array | Float64Array>(a: A, n: number): A {
+  const b = new (a.constructor as new (n: number) => A)(n);
+  b.set(a);
+  return b;
+}
