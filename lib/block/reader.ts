@@ -10,7 +10,7 @@ import { CorruptionError } from '../util/errors.ts';
 import { BlockFooterSize, BlockHeaderSize, BlockMagic, type BlockMeta } from './format.ts';
 import { decodeLabels, labelsGet, seriesIdToHex, type Labels } from '../labels/labels.ts';
 import type { Matcher } from '../labels/matcher.ts';
-import { setMatches } from '../labels/matcher.ts';
+import { matchersKey, setMatches } from '../labels/matcher.ts';
 
 /** Matcher sets whose select() answers a block index keeps. */
 const SelectMemoSize = 32;
@@ -151,9 +151,7 @@ export class BlockIndex {
   select(matchers: readonly Matcher[]): readonly number[] {
     // Blocks are immutable, so an answer holds for as long as the index is
     // cached: repeated reads (and the plan and batch of one read) match once.
-    let key = '';
-    // Lengths first, so that no name or value can make two matcher lists one key.
-    for (const m of matchers) key += `${m.type},${m.name.length},${m.value.length}:${m.name}${m.value};`;
+    const key = matchersKey(matchers);
     const memo = (this.selected ??= new Map());
     const hit = memo.get(key);
     if (hit !== undefined) return hit;

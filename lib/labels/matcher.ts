@@ -101,3 +101,14 @@ export function setMatches(m: Matcher): readonly string[] | undefined {
   if (m.type === MatchType.Regexp) return m.regex!.setMatches;
   return undefined;
 }
+
+/**
+ * A text key for a list of matchers (compiled or as sent), for caches of
+ * answers by matchers. Lengths come first, so no name or value (they may
+ * hold any character) can make two lists one key.
+ */
+export function matchersKey(ms: readonly { type: string | number; name: string; value: string }[]): string {
+  let key = '';
+  for (const m of ms) key += `${m.type},${m.name.length},${m.value.length}:${m.name}${m.value};`;
+  return key;
+}

@@ -13,7 +13,7 @@
 import { decodeReadRequest } from '../prompb/read.ts';
 import { snappyDecode, snappyEncode } from '../prompb/snappy.ts';
 import { ResponseType, type LabelMatcher, type Query } from '../prompb/types.ts';
-import type { Matcher } from '../labels/matcher.ts';
+import { matchersKey, type Matcher } from '../labels/matcher.ts';
 import { tenantFromHeaders } from '../storage/tenant.ts';
 import type { Storage } from '../tsdb/db.ts';
 import type { HttpHandler, HttpRequest, HttpResponse } from '../server/types.ts';
@@ -112,9 +112,7 @@ const MatcherCacheSize = 256;
 
 /** toMatchers, memoized: matchers are immutable, so sharing them across requests is safe. */
 function cachedMatchers(pb: readonly LabelMatcher[], qi: number): Matcher[] {
-  let key = '';
-  // Lengths first, so that no name or value (they may hold any character) can make two lists one key.
-  for (const m of pb) key += `${m.type},${m.name.length},${m.value.length}:${m.name}${m.value};`;
+  const key = matchersKey(pb);
   const hit = matcherCache.get(key);
   if (hit !== undefined) return hit;
   const ms = toMatchers(pb, qi);
