@@ -4,7 +4,7 @@
  */
 export * from './ast.ts';
 export { Functions, getFunction } from './functions.ts';
-export { parseExpr, formatParseError } from './parse.ts';
+export { parseExpr, parseMetricSelector, formatParseError } from './parse.ts';
 export { documentedType } from './check.ts';
 export { exprToString, formatDuration, goFormatFloat } from './printer.ts';
 export { parseModelDuration, parsePromDuration, parseNumber } from './literals.ts';

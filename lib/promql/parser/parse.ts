@@ -148,6 +148,25 @@ class Parser {
     return e;
   }
 
+  /**
+   * A lone series selector, as Prometheus' `ParseMetricSelector` (its
+   * START_METRIC_SELECTOR grammar): a metric name, label matchers in
+   * braces, or both, then the end of the input. No offset, `@` or range,
+   * and no type check: `{}` parses (to no matchers), the caller decides.
+   */
+  parseMetricSelector(): Matcher[] {
+    const t = this.peek();
+    let matchers: Matcher[];
+    if (t.typ === 'LEFT_BRACE') matchers = this.finishSelector('', t.pos).matchers;
+    else {
+      if (!METRIC_IDENTIFIER.has(t.typ)) this.unexpected('', '');
+      this.consume();
+      matchers = this.peek().typ === 'LEFT_BRACE' ? this.finishSelector(t.val, t.pos).matchers : [newMatcher(MatchType.Equal, '__name__', t.val)];
+    }
+    if (this.peek().typ !== 'EOF') this.unexpected('', '');
+    return matchers;
+  }
+
   private parseExpr(minPrec: number): Expr {
     let lhs = this.parseUnary();
     for (;;) {
@@ -516,4 +535,13 @@ function fromFloatSeconds(ts: number): number {
  */
 export function parseExpr(input: string): Expr {
   return new Parser(input).parseQuery();
+}
+
+/**
+ * Parses a lone series selector as Prometheus 2.42's
+ * `parser.ParseMetricSelector` (what `match[]` takes): its matchers, the
+ * metric name's last. Throws {@link ParseError} with Prometheus' message.
+ */
+export function parseMetricSelector(input: string): Matcher[] {
+  return new Parser(input).parseMetricSelector();
 }
