@@ -22,7 +22,8 @@
  * the ARM CPUs Lambda runs on. Bounded: runs x 4 functions x 2 variants
  * child processes (default 5 runs, about a minute).
  *
- * Flags: --runs N (default 5), --json FILE (raw results).
+ * Flags: --runs N (default 5), --json FILE (raw results), --cpu-prof DIR
+ * (each child also writes a V8 CPU profile there, named after the function).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -40,7 +41,7 @@ import { selectSeries } from './lib/selections.ts';
 import { REPO_ROOT } from './lib/server.ts';
 import { fmt, spread } from './lib/stats.ts';
 
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, json: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, json: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 const Runs = Math.max(1, Math.min(50, Number(args.runs) || 5));
 const CHILD = join(REPO_ROOT, 'bench', 'lib', 'cold-child.mjs');
 /** Rounds of the payload written before measuring (late scrapes spill a round's series into the next requests). */
@@ -171,6 +172,7 @@ async function main(): Promise<void> {
       const resultFile = join(dir, `${tag}.result.json`);
       await writeFile(eventsFile, JSON.stringify({ events, streaming, memoryMb: fn.memoryMb }));
       const flags = nodeOptions.split(/\s+/).filter((f) => f !== '');
+      if (args['cpu-prof'] !== undefined) flags.push('--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, `--cpu-prof-name=${tag}.cpuprofile`);
       await run(process.execPath, [...flags, CHILD, fn.bundle, eventsFile, resultFile], {
         ...baseEnv,
         AWS_LAMBDA_FUNCTION_NAME: `stratus-${fn.name.toLowerCase()}`,
