@@ -25,7 +25,7 @@ import type { Bucket, ObjectAttributes } from '../objstore/bucket.ts';
 import { kvGetMany, type KVItem, type KVKey, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
 import { TenantsPartition, tenantIndexPrefix, tenantObjectPrefix } from '../tsdb/db.ts';
 import { compareUtf8 } from '../util/utf8.ts';
-import { DynamoBatchWriteItems, DynamoQueryPageBytes, S3ListPageKeys, dynamoItemBytes, readUnits, writeUnits } from './model.ts';
+import { DynamoBatchWriteItems, DynamoQueryPageBytes, S3ListPageKeys, dynamoItemBytes, readUnits, utf8Length, writeUnits } from './model.ts';
 
 /** One metered call's cost drivers. */
 export interface MeteredOp {
@@ -395,29 +395,26 @@ class MeteredKVStore implements KVStore {
    */
   #groups(items: readonly { pk: string; sk: string; value?: Uint8Array }[], kind: 'put' | 'delete'): BatchGroup[] {
     // One or a few (tenant, scope) pairs per batch: a short list searched
-    // in place, no Map and no key string per item.
+    // in place, no key string per item. The pair and the UTF-8 length of
+    // each partition key are worked out once per partition of the batch
+    // (items share partitions: postings lists, names, values).
     const groups: BatchGroup[] = [];
-    let last: BatchGroup | undefined;
+    const byPk = new Map<string, PkGroup>();
     for (const it of items) {
-      const tenant = tenantOfIndexKey(it.pk, it.sk);
-      const scope = scopeOfIndexKey(it.pk);
-      let g = last !== undefined && last.tenant === tenant && last.scope === scope ? last : undefined;
-      if (g === undefined) {
-        for (const h of groups) {
-          if (h.tenant === tenant && h.scope === scope) {
-            g = h;
-            break;
-          }
-        }
-        if (g === undefined) groups.push((g = { tenant, scope, items: 0, units: 0, bytes: 0 }));
-        last = g;
+      let pg = byPk.get(it.pk);
+      if (pg === undefined) {
+        pg = { g: this.#groupOf(groups, tenantOfIndexKey(it.pk, it.sk), scopeOfIndexKey(it.pk)), pkBytes: utf8Length(it.pk) };
+        // The tenants partition names its tenant in the sort key.
+        if (it.pk !== TenantsPartition) byPk.set(it.pk, pg);
       }
+      const g = pg.g;
       g.items++;
       if (kind === 'put') {
-        const bytes = dynamoItemBytes(it.pk, it.sk, it.value!.length);
+        // dynamoItemBytes(pk, sk, n) with pk's length known.
+        const bytes = dynamoItemBytes('', it.sk, it.value!.length) + pg.pkBytes;
         g.units += writeUnits(bytes);
         g.bytes += bytes;
-        this.#remember(it.pk, it.sk, bytes);
+        if (bytes > 1024) this.#remember(it.pk, it.sk, bytes);
       } else {
         const id = `${it.pk}\u0000${it.sk}`;
         g.units += writeUnits(this.#large.get(id) ?? 0);
@@ -427,4 +424,17 @@ class MeteredKVStore implements KVStore {
     return groups;
   }
 
+  /** The group of (tenant, scope) in `groups`, added if missing. */
+  #groupOf(groups: BatchGroup[], tenant: string, scope: string): BatchGroup {
+    for (const h of groups) if (h.tenant === tenant && h.scope === scope) return h;
+    const g = { tenant, scope, items: 0, units: 0, bytes: 0 };
+    groups.push(g);
+    return g;
+  }
+}
+
+/** A partition's group in a batch and its key's UTF-8 length. */
+interface PkGroup {
+  readonly g: BatchGroup;
+  readonly pkBytes: number;
 }

@@ -45,6 +45,9 @@ const RememberedBuckets = 4;
 
 const NoBuckets: ReadonlySet<number> = new Set();
 
+/** The `written` keys of a sealed week: none are trusted. */
+const NoKeys: ReadonlySet<string> = new Set();
+
 export class LabelIndex {
   /**
    * Per bucket, the names (`n:<name>`) and values (`v:<name>=<value>`)
@@ -91,32 +94,33 @@ export class LabelIndex {
    */
   async add(entries: readonly IndexEntry[], untrusted: ReadonlySet<number> | 'all' = NoBuckets): Promise<void> {
     if (entries.length === 0) return;
-    const first = new Map<string, KVItem>();
+    // Each (week, series) once: its postings are then distinct items, and
+    // only names and values need checking for repeats. Keys are built once
+    // per label name and pair of the call (AddBatch), not once per series.
+    const weeks = new Map<number, AddBatch>();
+    const taken = new Set<string>();
+    const items: KVItem[] = [];
+    const records: KVItem[] = [];
     const shared: { bucket: number; key: string }[] = [];
-    const none = new Set<string>();
     for (const e of entries) {
-      // Sealed buckets' items may have been dropped since this process
-      // wrote them (lib/index/seal-marks.ts): write them again.
-      const written = untrusted === 'all' || untrusted.has(indexBucketOfDay(e.bucket)) ? none : this.writtenIn(e.bucket);
-      for (const { name, value } of e.labels) {
-        putOnce(first, { pk: IndexKeys.postings(e.bucket, name, value), sk: e.id, value: Present });
-        const n = `n:${name}`;
-        if (!written.has(n)) {
-          const nk = keyString(name);
-          if (putOnce(first, { pk: IndexKeys.names(e.bucket), sk: nk, value: isShortened(nk) ? Utf8.encode(name) : Present })) shared.push({ bucket: e.bucket, key: n });
-        }
-        const v = `v:${name}=${value}`;
-        if (!written.has(v)) {
-          const vk = keyString(value);
-          if (putOnce(first, { pk: IndexKeys.values(e.bucket, name), sk: vk, value: isShortened(vk) ? Utf8.encode(value) : Present })) shared.push({ bucket: e.bucket, key: v });
-        }
+      const week = indexBucketOfDay(e.bucket);
+      const once = `${week}\u0000${e.id}`;
+      if (taken.has(once)) continue;
+      taken.add(once);
+      let wb = weeks.get(week);
+      if (wb === undefined) {
+        // Sealed buckets' items may have been dropped since this process
+        // wrote them (lib/index/seal-marks.ts): write them again.
+        const trusted = untrusted !== 'all' && !untrusted.has(week);
+        wb = new AddBatch(week, trusted ? this.writtenIn(week) : NoKeys);
+        weeks.set(week, wb);
       }
+      wb.addSeries(e, items, shared);
+      records.push({ pk: wb.seriesPk, sk: e.id, value: e.canonical });
     }
-    await this.kv.batchPut([...first.values()]);
+    await this.kv.batchPut(items);
     for (const { bucket, key } of shared) this.writtenIn(bucket).add(key);
-    const records = new Map<string, KVItem>();
-    for (const e of entries) putOnce(records, { pk: IndexKeys.series(e.bucket), sk: e.id, value: e.canonical });
-    await this.kv.batchPut([...records.values()]);
+    await this.kv.batchPut(records);
   }
 
   /** Label names present in a bucket, sorted. */
@@ -235,10 +239,76 @@ export class LabelIndex {
   }
 }
 
-/** Adds the item unless one with its key is there; true if added. */
-function putOnce(map: Map<string, KVItem>, item: KVItem): boolean {
-  const k = `${item.pk}\u0000${item.sk}`;
-  if (map.has(k)) return false;
-  map.set(k, item);
-  return true;
+/** The keys of one label name in one week, as {@link AddBatch} builds them. */
+interface NameKeys {
+  /** `n:<name>`: the name's entry in `LabelIndex.written`. */
+  readonly n: string;
+  readonly pairs: Map<string, PairKeys>;
+}
+
+/** The keys of one label pair in one week. */
+interface PairKeys {
+  /** Partition of the pair's postings. */
+  readonly postings: string;
+  /** `v:<name>=<value>`: the value's entry in `LabelIndex.written`. */
+  readonly v: string;
+}
+
+/**
+ * The items of one `LabelIndex.add` call in one index bucket (week), with
+ * the keys of each label name and pair built once per call: series mostly
+ * share their pairs (job, instance, ...), and the keys are the same strings
+ * {@link IndexKeys} makes.
+ */
+class AddBatch {
+  readonly seriesPk: string;
+  readonly #namesPk: string;
+  readonly #names = new Map<string, NameKeys>();
+  /** `n:`/`v:` keys whose items this call already holds. */
+  readonly #queued = new Set<string>();
+
+  constructor(
+    readonly week: number,
+    /** Name and value keys written before (empty for a sealed week). */
+    private readonly written: ReadonlySet<string>,
+  ) {
+    this.seriesPk = IndexKeys.series(week);
+    this.#namesPk = IndexKeys.names(week);
+  }
+
+  /** Appends the postings of `e`, and the names and values not written yet, to `items`. */
+  addSeries(e: IndexEntry, items: KVItem[], shared: { bucket: number; key: string }[]): void {
+    const labels = e.labels;
+    for (let i = 0; i < labels.length; i++) {
+      const { name, value } = labels[i]!;
+      let nk = this.#names.get(name);
+      if (nk === undefined) {
+        nk = { n: `n:${name}`, pairs: new Map() };
+        this.#names.set(name, nk);
+      }
+      let pk = nk.pairs.get(value);
+      if (pk === undefined) {
+        pk = { postings: IndexKeys.postings(this.week, name, value), v: `v:${name}=${value}` };
+        nk.pairs.set(value, pk);
+      }
+      items.push({ pk: pk.postings, sk: e.id, value: Present });
+      if (this.#wanted(nk.n)) {
+        const sk = keyString(name);
+        items.push({ pk: this.#namesPk, sk, value: isShortened(sk) ? Utf8.encode(name) : Present });
+        shared.push({ bucket: this.week, key: nk.n });
+      }
+      if (this.#wanted(pk.v)) {
+        const sk = keyString(value);
+        items.push({ pk: IndexKeys.values(this.week, name), sk, value: isShortened(sk) ? Utf8.encode(value) : Present });
+        shared.push({ bucket: this.week, key: pk.v });
+      }
+    }
+  }
+
+  /** Whether the name or value item `key` is neither written before nor queued (it then is). */
+  #wanted(key: string): boolean {
+    if (this.written.has(key) || this.#queued.has(key)) return false;
+    this.#queued.add(key);
+    return true;
+  }
 }

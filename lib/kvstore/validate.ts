@@ -36,6 +36,11 @@ export function checkKey(pk: string, sk: string): void {
 /** Checks an item's keys and value size; throws before anything is written. */
 export function checkItem(item: KVItem): void {
   checkKey(item.pk, item.sk);
+  checkValue(item);
+}
+
+/** Checks an item's value: a Uint8Array of at most {@link MAX_VALUE_BYTES}. */
+function checkValue(item: KVItem): void {
   if (!(item.value instanceof Uint8Array)) {
     throw new InvalidKVRequestError(`value of (${item.pk}, ${item.sk}) is not a Uint8Array`);
   }
@@ -51,14 +56,23 @@ export function checkItem(item: KVItem): void {
  * DynamoDB's BatchWriteItem does). Throws before anything is written.
  */
 export function checkBatch(items: readonly KVItem[]): void {
-  const seen = new Set<string>();
-  for (const item of items) {
-    checkItem(item);
-    const id = item.pk + '\0' + item.sk;
-    if (seen.has(id)) {
+  // Sort keys grouped by partition: no joined key string per item, and
+  // each partition key checked once (batches repeat a few partitions).
+  const byPk = new Map<string, Set<string>>();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    let sks = byPk.get(item.pk);
+    if (sks === undefined) {
+      checkPk(item.pk);
+      sks = new Set();
+      byPk.set(item.pk, sks);
+    }
+    checkSk(item.sk);
+    checkValue(item);
+    if (sks.has(item.sk)) {
       throw new InvalidKVRequestError(`batchPut holds (${item.pk}, ${item.sk}) twice`);
     }
-    seen.add(id);
+    sks.add(item.sk);
   }
 }
 

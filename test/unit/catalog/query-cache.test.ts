@@ -96,6 +96,27 @@ describe('OwnedQueryCache', () => {
     }
   });
 
+  it('keeps answers across writes to other partitions only, and drops them for a batch mixing in one of theirs', async () => {
+    // Prepare: a cached answer of 'cat' (writes without a cacheable
+    // partition take a path of their own, lib/catalog/query-cache.ts #write).
+    const kv = new OwnedQueryCache(new MemKVStore(), { cacheable: (pk) => pk === 'cat' });
+    await kv.batchPut([{ pk: 'cat', sk: 'a', value: Uint8Array.of(1) }]);
+    await answer(kv, 'cat', {});
+    const others = Array.from({ length: 500 }, (_, i): KVItem => ({ pk: 'other', sk: `k${i}`, value: Uint8Array.of(2) }));
+
+    // Act: a large batch of another partition, then one that also holds a 'cat' item.
+    await kv.batchPut(others);
+    const kept = await answer(kv, 'cat', {});
+    const hitsAfterOthers = kv.hits;
+    await kv.batchPut([...others.slice(0, 10), { pk: 'cat', sk: 'b', value: Uint8Array.of(3) }]);
+
+    // Assess: served from memory after the first, read again (and right) after the second.
+    assert.deepEqual(kept, ['cat a=01']);
+    assert.equal(hitsAfterOthers, 1);
+    assert.deepEqual(await answer(kv, 'cat', {}), ['cat a=01', 'cat b=03']);
+    assert.equal(kv.hits, 1);
+  });
+
   it('does not keep an answer read while a write of its partition ran', async () => {
     // Prepare: a store whose query stops after its first item until released.
     const inner = new MemKVStore();

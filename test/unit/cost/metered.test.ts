@@ -21,6 +21,11 @@ import {
   type LedgerRow,
 } from '../../../lib/cost/index.ts';
 import { AwsPrices } from '../../../lib/cost/prices.ts';
+import { scopeOfIndexKey, type MeteredOp } from '../../../lib/cost/metered.ts';
+import { DynamoBatchWriteItems, dynamoItemBytes, writeUnits } from '../../../lib/cost/model.ts';
+import { TenantsPartition } from '../../../lib/tsdb/db.ts';
+import type { KVItem } from '../../../lib/kvstore/kvstore.ts';
+import { prng } from '../../helpers/prng.ts';
 
 /** Value of one series of a counter (0 when absent). */
 async function counterValue(c: Counter<string>, labels: Record<string, string>): Promise<number> {
@@ -212,5 +217,55 @@ describe('metering decorators', () => {
     // Assess
     const del = diffRows(ledger.rows(), before).find((r) => r.op === 'BatchWriteItem')!;
     assert.equal(del.capacityUnits, Math.ceil((2 + 11 + 2 + 1 + 1 + 60_000) / 1024) + 1);
+  });
+});
+
+describe('batch write metering per partition', () => {
+  it('charges random batches exactly as per-item sums of tenant, scope, item bytes and units', async () => {
+    // Prepare: a partition's tenant, scope and key length are worked out
+    // once per batch (lib/cost/metered.ts #groups); the tenants partition
+    // names its tenant in the sort key, so it must not share that memo.
+    const rnd = prng(11);
+    const pks = ['a/ix/w1/p/job=x', 'a/ix/w1/names', 'a/catalog', 'b/ix/w1/p/job=y', 'b/ix/w1/values/\u00e9t\u00e9', TenantsPartition];
+    for (let round = 0; round < 60; round++) {
+      const ops: MeteredOp[] = [];
+      const kv = meteredKVStore(new MemKVStore(), { record: (op) => ops.push(op) });
+      const items = new Map<string, KVItem>();
+      const n = 1 + Math.floor(rnd() * 80);
+      for (let i = 0; i < n; i++) {
+        const pk = pks[Math.floor(rnd() * pks.length)]!;
+        const sk = pk === TenantsPartition ? ['a', 'b', 'c'][Math.floor(rnd() * 3)]! : `s${Math.floor(rnd() * 50)}\u00fc`;
+        items.set(`${pk}\u0000${sk}`, { pk, sk, value: new Uint8Array(rnd() < 0.2 ? 1000 + Math.floor(rnd() * 3000) : 1) });
+      }
+      const batch = [...items.values()];
+      const want = new Map<string, { items: number; units: number; bytes: number }>();
+      const perTenant = new Map<string, number>();
+      for (const it of batch) {
+        const key = `${tenantOfIndexKey(it.pk, it.sk)}\u0000${scopeOfIndexKey(it.pk)}`;
+        const g = want.get(key) ?? { items: 0, units: 0, bytes: 0 };
+        const bytes = dynamoItemBytes(it.pk, it.sk, it.value.length);
+        g.items++;
+        g.units += writeUnits(bytes);
+        g.bytes += bytes;
+        want.set(key, g);
+        perTenant.set(tenantOfIndexKey(it.pk, it.sk), (perTenant.get(tenantOfIndexKey(it.pk, it.sk)) ?? 0) + 1);
+      }
+
+      // Act
+      await kv.batchPut(batch);
+      const puts = ops.splice(0);
+      await kv.batchDelete(batch.map(({ pk, sk }) => ({ pk, sk })));
+
+      // Assess: one op per (tenant, scope) with the per-item sums; deletes
+      // charged by the sizes the puts remembered (the same units).
+      const got = new Map(puts.map((o) => [`${o.tenant}\u0000${o.scope}`, { items: o.items, units: o.capacityUnits, bytes: o.bytes }]));
+      assert.deepEqual(new Map([...got].sort()), new Map([...want].sort()));
+      for (const o of puts) {
+        const t = perTenant.get(o.tenant)!;
+        assert.equal(o.requests, (Math.ceil(t / DynamoBatchWriteItems) * o.items) / t);
+      }
+      const delUnits = Object.fromEntries(ops.map((o) => [`${o.tenant}\u0000${o.scope}`, o.capacityUnits]));
+      assert.deepEqual(delUnits, Object.fromEntries([...want].map(([k, g]) => [k, g.units])));
+    }
   });
 });

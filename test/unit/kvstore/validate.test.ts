@@ -10,6 +10,7 @@ import {
   checkQuery,
 } from '../../../lib/kvstore/validate.ts';
 import { BadInputError, TooLargeError } from '../../../lib/util/errors.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const v = (n = 1): Uint8Array => new Uint8Array(n);
 
@@ -86,6 +87,50 @@ describe('kvstore limits', () => {
         ]),
       InvalidKVRequestError,
     );
+  });
+
+  it('checkBatch (partition keys checked once per batch) throws exactly what per-item checks and a joined-key set would, on random batches', () => {
+    // Prepare: batches mixing a few partitions (one of them invalid: U+0000,
+    // empty, a lone surrogate, too long), repeated sort keys across and
+    // within partitions, and now and then an oversized value.
+    const rnd = prng(7);
+    const pks = ['t/ix/w1/p/a=b', 't/ix/w1/p/c=d', 't/ix/w1/names', 'bad\u0000pk', '', '\uD800x', 'k'.repeat(MAX_KEY_BYTES + 1)];
+    const sks = ['s1', 's2', 's3', '\uDC00', 'z'];
+    const reference = (items: readonly KVItem[]): void => {
+      const seen = new Set<string>();
+      for (const item of items) {
+        checkItem(item);
+        const id = `${item.pk}\u0000${item.sk}`;
+        if (seen.has(id)) throw new InvalidKVRequestError(`batchPut holds (${item.pk}, ${item.sk}) twice`);
+        seen.add(id);
+      }
+    };
+    const outcome = (f: () => void): string => {
+      try {
+        f();
+        return 'ok';
+      } catch (err) {
+        return `${(err as Error).constructor.name}: ${(err as Error).message}`;
+      }
+    };
+    let thrown = 0;
+    for (let round = 0; round < 400; round++) {
+      const n = 1 + Math.floor(rnd() * 12);
+      const items: KVItem[] = [];
+      for (let i = 0; i < n; i++) {
+        // Mostly valid partitions, so that many batches get as far as a duplicate.
+        const pk = rnd() < 0.9 ? pks[Math.floor(rnd() * 3)]! : pks[3 + Math.floor(rnd() * 4)]!;
+        const sk = rnd() < 0.95 ? sks[Math.floor(rnd() * 3)]! + String(Math.floor(rnd() * 3)) : sks[3 + Math.floor(rnd() * 2)]!;
+        items.push({ pk, sk, value: rnd() < 0.02 ? new Uint8Array(MAX_VALUE_BYTES + 1) : v() });
+      }
+      // Act
+      const got = outcome(() => checkBatch(items));
+      // Assess
+      assert.equal(got, outcome(() => reference(items)), JSON.stringify(items.map((it) => [it.pk.slice(0, 20), it.sk, it.value.length])));
+      if (got !== 'ok') thrown++;
+    }
+    // Both outcomes occur often enough to matter.
+    assert.ok(thrown > 100 && thrown < 380, `${thrown} of 400 threw`);
   });
 
   const queries: { name: string; opts: KVQueryOptions; ok: boolean }[] = [
