@@ -7,6 +7,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { sdkClientDefaults } from '../lib/aws/client-config.ts';
 import { EnvVars } from '../lib/config/env.ts';
 import { meterStores, type RootStores } from '../lib/cost/index.ts';
 import { DynamoKVStore } from '../lib/kvstore/dynamodb/dynamo-store.ts';
@@ -134,23 +135,25 @@ export function loadDeps(env: Env, stores?: RootStores): Deps {
   if (indexItemsExpire && ttl !== IndexTtlAttribute) {
     throw new StratusError(`environment variable ${EnvVars.indexTtlAttribute} is "${ttl}"; the label index expires by "${IndexTtlAttribute}"`);
   }
+  const fn = env.AWS_LAMBDA_FUNCTION_NAME;
+  // `fn` lets one CloudWatch metric filter count each function's 5xx answers (infra/).
+  // `timestamp`: the key Lambda's JSON log format reads the time from; without it, it
+  // would take every line as INFO and filter warn and debug lines by the wrong level.
+  const logger = createLogger({ level, fields: { fn }, timestampKey: 'timestamp' });
   const ops = new RequestOps();
   const meter = new InvocationMeter();
+  // A logger without `info` (lib/aws/client-config.ts); the SDK's warnings go to our log.
+  const sdk = sdkClientDefaults((message) => logger.warn('aws sdk warning', { message }));
   const roots = stores ?? {
-    bucket: new S3Bucket({ client: new S3Client({ requestHandler }), bucket, counter: ops }),
+    bucket: new S3Bucket({ client: new S3Client({ ...sdk, requestHandler }), bucket, counter: ops }),
     kv: new DynamoKVStore({
-      client: new DynamoDBClient({ requestHandler }),
+      client: new DynamoDBClient({ ...sdk, requestHandler }),
       table,
       counter: ops,
       ...(indexItemsExpire ? { expiry: labelIndexExpiry() } : {}),
     }),
   };
   const storage = meteredStorage(roots, meter, memoryMb);
-  const fn = env.AWS_LAMBDA_FUNCTION_NAME;
-  // `fn` lets one CloudWatch metric filter count each function's 5xx answers (infra/).
-  // `timestamp`: the key Lambda's JSON log format reads the time from; without it, it
-  // would take every line as INFO and filter warn and debug lines by the wrong level.
-  const logger = createLogger({ level, fields: { fn }, timestampKey: 'timestamp' });
   const emit = fn === undefined || fn === '' ? () => {} : writeStdout;
   return { storage, metrics: newRemoteMetrics(), logger, ops, meter, costs: new CostAggregator(), memoryMb, emit, indexItemsExpire };
 }

@@ -70,16 +70,19 @@ export interface StorageConfig {
  */
 export async function openStorage(cfg: StorageConfig, decorate: StoreDecorator = (s) => s): Promise<Storage> {
   if (cfg.storage === 'local') return openLocalStorage(cfg.dataDir, decorate);
-  const [{ S3Client }, { DynamoDBClient }, { S3Bucket }, { ensureBucket }, { DynamoKVStore }, { ensureTable }] = await Promise.all([
+  const [{ S3Client }, { DynamoDBClient }, { S3Bucket }, { ensureBucket }, { DynamoKVStore }, { ensureTable }, { sdkClientDefaults }] = await Promise.all([
     import('@aws-sdk/client-s3'),
     import('@aws-sdk/client-dynamodb'),
     import('../objstore/s3/s3-bucket.ts'),
     import('../objstore/s3/ensure-bucket.ts'),
     import('../kvstore/dynamodb/dynamo-store.ts'),
     import('../kvstore/dynamodb/ensure-table.ts'),
+    import('../aws/client-config.ts'),
   ]);
-  const s3 = new S3Client({ forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-  const ddb = new DynamoDBClient({});
+  // A logger without `info`: less SDK CPU per request (lib/aws/client-config.ts).
+  const sdk = sdkClientDefaults();
+  const s3 = new S3Client({ ...sdk, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  const ddb = new DynamoDBClient({ ...sdk });
   if (cfg.createResources) {
     await ensureBucket(s3, cfg.bucket);
     await ensureTable(ddb, cfg.table);

@@ -11,6 +11,7 @@
  * (see the comments there).
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { sdkClientDefaults } from '../../../lib/aws/client-config.ts';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -39,9 +40,13 @@ export interface S3rverHandle {
   stop(): Promise<void>;
 }
 
-/** The client settings that work against s3rver. */
+/**
+ * The client settings that work against s3rver, on top of the settings
+ * production clients share (lib/aws/client-config.ts: the quiet logger).
+ */
 export function s3rverClientConfig(endpoint: string): S3ClientConfig {
   return {
+    ...sdkClientDefaults(),
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
