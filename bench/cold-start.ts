@@ -4,9 +4,11 @@
  *
  * 1. `cdk synth` into a temporary directory; from the template, each
  *    function's bundle (the esbuild asset), memory size and NODE_OPTIONS.
- * 2. s3rver + dynalite on loopback,  primed with the payload's first two
- *    rounds (10k series: the write function is then measured on known series, its
- *    steady state).
+ * 2. s3rver + dynalite on loopback, primed with the payload's first two
+ *    rounds (10k series) in the default tenant, which the read and query
+ *    functions read, and in the write function's own tenant, so that it is
+ *    measured on known series (its steady state) and its writes do not
+ *    grow what the others read.
  * 3. Per function and run: a fresh `node <NODE_OPTIONS> cold-child.mjs`
  *    (bench/lib/cold-child.mjs) imports the bundle, as Lambda's runtime does
  *    at INIT, and invokes the handler 20 times with real events (remote_write
@@ -46,6 +48,13 @@ const Runs = Math.max(1, Math.min(50, Number(args.runs) || 5));
 const CHILD = join(REPO_ROOT, 'bench', 'lib', 'cold-child.mjs');
 /** Rounds of the payload written before measuring (late scrapes spill a round's series into the next requests). */
 const PrimeRounds = 2;
+/**
+ * The write function's tenant. Its writes must not grow what the read and
+ * query functions read (the default tenant: the primed rounds only), or
+ * later runs would time bigger reads, not cold starts.
+ */
+const WriteTenant = 'cold-write';
+const writeHeaders = (tenant?: string) => ({ 'x-prometheus-remote-write-version': '0.1.0', ...(tenant === undefined ? {} : { 'x-scope-orgid': tenant }) });
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 /** A function of the synthesized stack. */
@@ -111,7 +120,7 @@ function eventsFor(name: string, p: Payloads, run: number): { events: unknown[];
     case 'Write': {
       // Requests of later rounds: their series are indexed (primed), as in steady state.
       const k = perRound * (PrimeRounds + run * Invocations);
-      const events = Array.from({ length: Invocations }, (_, i) => functionUrlEvent('/api/v1/write', p.bodies[k + i * perRound]!, { 'x-prometheus-remote-write-version': '0.1.0' }));
+      const events = Array.from({ length: Invocations }, (_, i) => functionUrlEvent('/api/v1/write', p.bodies[k + i * perRound]!, writeHeaders(WriteTenant)));
       return { streaming: false, events };
     }
     case 'Read': {
@@ -124,7 +133,7 @@ function eventsFor(name: string, p: Payloads, run: number): { events: unknown[];
       return { streaming: true, events: times(e) };
     }
     case 'Query': {
-      const qs = `query=${encodeURIComponent('sum by (mode) (rate(node_cpu_seconds_total[5m]))')}&time=${(p.index.minT + 600_000) / 1000}`;
+      const qs = `query=${encodeURIComponent('sum by (mode) (rate(node_cpu_seconds_total[5m]))')}&time=${(p.index.minT + PrimeRounds * p.index.params.intervalMs) / 1000}`;
       const e: LambdaFunctionURLEvent = {
         ...functionUrlEvent('/api/v1/query', new Uint8Array(0), {}),
         headers: { accept: 'application/json' },
@@ -185,12 +194,14 @@ async function main(): Promise<void> {
       return r;
     };
 
-    // Prime: the first rounds through the write function, unmeasured.
+    // Prime: the first rounds, in both tenants, through the write function, unmeasured.
     const write = fns.find((f) => f.name === 'Write');
     if (write === undefined) throw new Error('no Write function in the template');
     const perRound = Math.floor(p.index.offsets.length / p.index.params.rounds);
-    const prime = Array.from({ length: perRound * PrimeRounds }, (_, i) => functionUrlEvent('/api/v1/write', p.bodies[i]!, { 'x-prometheus-remote-write-version': '0.1.0' }));
-    await invoke(write, write.nodeOptions, prime, false);
+    for (const tenant of [undefined, WriteTenant]) {
+      const prime = Array.from({ length: perRound * PrimeRounds }, (_, i) => functionUrlEvent('/api/v1/write', p.bodies[i]!, writeHeaders(tenant)));
+      await invoke(write, write.nodeOptions, prime, false);
+    }
 
     const variants = [
       { label: 'as deployed', options: (f: SynthFunction) => f.nodeOptions },
