@@ -41,7 +41,8 @@ import { startAwsEmulators } from '../test/helpers/stratus.ts';
 import { DEFAULT_PARAMS, loadOrGenerate, type Payloads } from './lib/payloads.ts';
 import { selectSeries } from './lib/selections.ts';
 import { REPO_ROOT } from './lib/server.ts';
-import { fmt, spread } from './lib/stats.ts';
+import { cell as spreadCell } from './lib/full-report.ts';
+import { spread } from './lib/stats.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, json: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 const Runs = Math.max(1, Math.min(50, Number(args.runs) || 5));
@@ -221,10 +222,7 @@ async function main(): Promise<void> {
 
     // Median over the last ten invocations of one cold start.
     const warm = (x: ChildResult, k: 'ms' | 'cpuMs') => spread(x.invokes.slice(-10).map((i) => i[k])).median;
-    const cell = (xs: number[]) => {
-      const s = spread(xs);
-      return `${fmt(s.min, 1)} / **${fmt(s.median, 1)}** / ${fmt(s.max, 1)}`;
-    };
+    const cell = (xs: number[]) => spreadCell(spread(xs), 1);
     const header = ['function', 'bundle KiB', 'memory MB', 'Node start ms', 'module init ms', 'module init CPU ms', '1st invocation ms', 'its CPU ms', '2nd invocation ms', 'its CPU ms', `warm (${Invocations - 10}th-${Invocations}th) ms`, 'its CPU ms', 'RSS MiB after'];
     for (const v of variants) {
       console.log(`\n#### ${v.label} (NODE_OPTIONS from the template${v.label === 'as deployed' ? '' : ', less --enable-source-maps'}), ${Runs} cold starts each\n`);

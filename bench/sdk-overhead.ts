@@ -33,6 +33,7 @@ import { ensureTable } from '../lib/kvstore/dynamodb/ensure-table.ts';
 import { ensureBucket } from '../lib/objstore/s3/ensure-bucket.ts';
 import { S3Bucket } from '../lib/objstore/s3/s3-bucket.ts';
 import { OpTotals } from '../lib/storage/ops.ts';
+import { mapLimit } from '../lib/tsdb/segment-commit.ts';
 import { startAwsEmulators } from './lib/aws-emulators.ts';
 import { processCpuSeconds } from './lib/proc.ts';
 import { fmt, spread, table } from './lib/stats.ts';
@@ -57,11 +58,7 @@ type Kind = (typeof kinds)[number];
 
 /** Runs `fn(i)` for i in [0, n), `InFlight` at a time. */
 async function pool(n: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < n) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: InFlight }, worker));
+  await mapLimit(Array.from({ length: n }, (_, i) => i), InFlight, fn);
 }
 
 interface Stores {

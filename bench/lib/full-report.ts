@@ -74,7 +74,8 @@ export function figure(rs: readonly RunFigures[], pick: (r: RunFigures) => numbe
   return spread(rs.map((r) => pick(r) ?? NaN));
 }
 
-function cell(s: Spread, digits: number): string {
+/** A table cell: `min / **median** / max` (one figure when they agree), `digits` < 0 for whole numbers. */
+export function cell(s: Spread, digits: number): string {
   const f = (x: number): string => (digits < 0 ? fmtInt(x) : fmt(x, digits));
   if (Number.isNaN(s.median)) return '–';
   return s.min === s.max ? f(s.median) : `${f(s.min)} / **${f(s.median)}** / ${f(s.max)}`;

@@ -414,7 +414,7 @@ class MeteredKVStore implements KVStore {
         const bytes = dynamoItemBytes('', it.sk, it.value!.length) + pg.pkBytes;
         g.units += writeUnits(bytes);
         g.bytes += bytes;
-        if (bytes > 1024) this.#remember(it.pk, it.sk, bytes);
+        this.#remember(it.pk, it.sk, bytes);
       } else {
         const id = `${it.pk}\u0000${it.sk}`;
         g.units += writeUnits(this.#large.get(id) ?? 0);
