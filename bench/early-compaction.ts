@@ -31,7 +31,7 @@ for (const w of values.windows!.split(',').map(Number)) {
   try {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    const s = await compactTenants(storage, { levels: [w * MinuteMs], force: true, deleteGraceMs: 0 });
+    const s = await compactTenants(storage, { levels: [{ windowMs: w * MinuteMs, settleMs: 0 }], force: true, deleteGraceMs: 0 });
     const c = process.cpuUsage(c0);
     console.log(`${w}-minute blocks in ${dst}: ${((performance.now() - t0) / 1000).toFixed(1)} s, CPU ${((c.user + c.system) / 1e6).toFixed(1)} s, ${JSON.stringify(s.totals)}`);
   } finally {

@@ -1,9 +1,10 @@
 /**
- * The compaction function: invoked by an EventBridge schedule (hourly),
- * it compacts every tenant (settled windows only, never forced), deletes
- * objects whose grace period is over, and logs one summary line. The stack
- * reserves a concurrency of 1 for it; the per-tenant lease keeps it apart
- * from a `stratus compact` run elsewhere.
+ * The compaction function: invoked by an EventBridge schedule (every 5
+ * minutes), it compacts every tenant (settled windows only, never forced),
+ * deletes objects whose grace period is over, and logs one summary line.
+ * The stack reserves a concurrency of 2 for it: the per-tenant lease keeps
+ * two runs (and a `stratus compact` run elsewhere) off each other's
+ * tenants.
  *
  * It stops starting new steps when the function's remaining time gets
  * short, so it ends cleanly (lease released) instead of being cut off by
@@ -82,7 +83,7 @@ export function newCompactHandler(opts: CompactHandlerOptions = {}) {
     } finally {
       // Each tenant is charged the time its compaction took; listing and the rest are shared.
       const tenantMs = new Map((summary?.tenants ?? []).map((t) => [t.tenant, t.durationMs]));
-      // Written now, not summed for a minute: compaction runs hourly and for minutes.
+      // Written now, not summed for a minute: one line per run and tenant.
       reportCost(deps, begun, context, { tenantMs }, undefined, { flush: true });
     }
     for (const t of summary.tenants) if (t.error !== undefined) log.error('compaction of a tenant failed', { tenant: t.tenant, err: t.error });

@@ -1,7 +1,7 @@
 /**
  * Scheduled compaction on AWS: the compact function (functions/compact.ts)
- * run by an EventBridge rule, one invocation at a time, with exactly the S3
- * and DynamoDB calls the compactor makes.
+ * run by an EventBridge rule every 5 minutes, at most two invocations at a
+ * time, with exactly the S3 and DynamoDB calls the compactor makes.
  */
 import { Duration } from 'aws-cdk-lib';
 import { EnvVars } from '../../lib/config/env.ts';
@@ -50,10 +50,12 @@ export interface StratusCompactorProps {
   /** Object keys the function may touch, IAM-style. */
   readonly keyPattern: string;
   /**
-   * When compaction runs. A 2 h window is compacted once it ended an hour
-   * ago (the settle time), so hourly runs keep segments at most about 4 h
-   * old while an idle run costs a few requests per tenant.
-   * @default events.Schedule.rate(Duration.hours(1))
+   * When compaction runs. Segments become 10-min blocks 5 minutes after
+   * their window ends (lib/compact/planner.ts DefaultLevels), so runs every
+   * 5 minutes keep at most ~20 minutes of segments, which reads of recent
+   * data pay for per object (docs/benchmarks.md); an idle run costs a few
+   * requests per tenant (docs/cost.md).
+   * @default events.Schedule.rate(Duration.minutes(5))
    */
   readonly schedule?: events.Schedule;
   /**
@@ -107,8 +109,12 @@ export class StratusCompactor extends Construct {
       // Lambda's longest. The handler stops starting new steps a few
       // minutes before the end; the compaction lease (16 min) outlives it.
       timeout: Duration.minutes(15),
-      // One run at a time: a second would only wait on the tenant leases.
-      reservedConcurrentExecutions: 1,
+      // A run outlasting the schedule's period (a backlog, a day's merge) has
+      // the next one start beside it: that one skips the tenants whose lease
+      // the first holds and compacts the others, instead of being throttled
+      // (the Throttles alarm). A third at once is throttled: compaction is
+      // not keeping up.
+      reservedConcurrentExecutions: 2,
       functionUrl: false,
       logLevel: props.logLevel,
       systemLogLevel: props.systemLogLevel,
@@ -139,7 +145,7 @@ export class StratusCompactor extends Construct {
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'Runs Stratus compaction',
-      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+      schedule: props.schedule ?? events.Schedule.rate(Duration.minutes(5)),
       targets: [new targets.LambdaFunction(this.function.function, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
     });
   }

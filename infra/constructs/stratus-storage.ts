@@ -103,7 +103,7 @@ export interface StratusStorageProps {
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
   /** Memory of the compaction function in MB (see {@link StratusCompactorProps.memorySize}). @default 2048 */
   readonly compactMemorySize?: number;
-  /** When compaction runs. @default events.Schedule.rate(Duration.hours(1)) */
+  /** When compaction runs. @default events.Schedule.rate(Duration.minutes(5)) */
   readonly compactSchedule?: events.Schedule;
 }
 

@@ -28,7 +28,7 @@ import { blockKey } from '../block/format.ts';
 import { CorruptionError } from '../util/errors.ts';
 import { Deletions, removeFromCatalog } from './deletions.ts';
 import { Lease } from './lease.ts';
-import { DefaultLevels, Hour, plan, type CompactionJob } from './planner.ts';
+import { checkLevels, DefaultLevels, Hour, plan, type CompactionJob, type Level } from './planner.ts';
 import { gather, SegmentPrefetch, type GatheredSeries } from './sources.ts';
 import { sweepOrphans } from './orphans.ts';
 import { DefaultSealDelayMs, sealIndexes } from './seal.ts';
@@ -38,10 +38,8 @@ import { maintain, type MaintenanceResult } from './maintenance.ts';
 import { KeepForever, type RetentionPolicy } from './retention.ts';
 
 export interface CompactorOptions {
-  /** Window size per level, ms (default 2 h, 1 d). */
-  levels?: readonly number[];
-  /** Wait after a window ends before compacting it (default 1 h). */
-  settleMs?: number;
+  /** Window size and settle time per level (default {@link DefaultLevels}: 10 min, 2 h, 1 d). */
+  levels?: readonly Level[];
   /** Keep replaced objects this long before deleting them (default 1 h; longer than any query). */
   deleteGraceMs?: number;
   /** Samples one job may merge from blocks (default 30 M; block inputs cost a few bytes per sample in memory). */
@@ -102,8 +100,7 @@ export interface CompactionRun extends Partial<MaintenanceResult>, CompactionCou
 const MaxPasses = 16;
 
 export class Compactor {
-  private readonly levels: readonly number[];
-  private readonly settleMs: number;
+  private readonly levels: readonly Level[];
   private readonly graceMs: number;
   private readonly maxJobSamples: number;
   private readonly maxSegmentJobSamples: number;
@@ -121,7 +118,7 @@ export class Compactor {
     opts: CompactorOptions = {},
   ) {
     this.levels = opts.levels ?? DefaultLevels;
-    this.settleMs = opts.settleMs ?? Hour;
+    checkLevels(this.levels);
     this.graceMs = opts.deleteGraceMs ?? Hour;
     this.maxJobSamples = opts.maxJobSamples ?? 30_000_000;
     this.maxSegmentJobSamples = opts.maxSegmentJobSamples ?? 4_000_000;
@@ -155,7 +152,7 @@ export class Compactor {
         for (let pass = 0; pass < MaxPasses; pass++) {
           const entries = await this.s.catalog.all();
           lastEntries = entries;
-          const jobs = plan(entries, this.now(), { levels: this.levels, settleMs: this.settleMs, force: opts.force ?? false, maxJobSamples: this.maxJobSamples, maxSegmentJobSamples: this.maxSegmentJobSamples });
+          const jobs = plan(entries, this.now(), { levels: this.levels, force: opts.force ?? false, maxJobSamples: this.maxJobSamples, maxSegmentJobSamples: this.maxSegmentJobSamples });
           if (jobs.length === 0) break;
           for (const job of jobs) {
             if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`);
@@ -172,7 +169,7 @@ export class Compactor {
         throw err;
       }
       await refresh(lastEntries);
-      Object.assign(res, await maintain(this.s, { ...this.maintenance, topLevel: this.levels.length, force: opts.force ?? false, graceMs: this.graceMs, quality: this.quality, now: this.now, progress: this.progress, renew: async () => { if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`); } }));
+      Object.assign(res, await maintain(this.s, { ...this.maintenance, topWindowMs: this.levels.at(-1)!.windowMs, force: opts.force ?? false, graceMs: this.graceMs, quality: this.quality, now: this.now, progress: this.progress, renew: async () => { if (!(await lease.renew())) throw new Error(`tenant ${this.s.tenant}: compaction lease lost`); } }));
       res.indexWeeksSealed = (
         await sealIndexes(
           this.s,

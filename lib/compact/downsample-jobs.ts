@@ -38,8 +38,8 @@ export const FiveMinuteDelayMs = 40 * Hour;
 export const OneHourDelayMs = 10 * Day;
 
 export interface DownsamplePlanOptions {
-  /** Number of compaction levels: raw blocks of this level are downsampled. */
-  topLevel: number;
+  /** Window of the top compaction level, ms: raw blocks of this window size are downsampled. */
+  topWindowMs: number;
   force: boolean;
   /** Raw retention, ms (0 = forever): windows past it are not redone. */
   rawRetentionMs: number;
@@ -65,7 +65,7 @@ export function planFiveMinutes(entries: readonly Recorded[], now: number, opts:
   const raw = entries.filter((r) => r.entry.kind === 'segment' || r.entry.resolution === 0);
   const tops = new Map<number, Recorded<BlockEntry>>();
   for (const r of raw) {
-    if (!isBlock(r) || r.entry.level !== opts.topLevel) continue;
+    if (!isBlock(r) || r.entry.windowEnd - r.entry.windowStart !== opts.topWindowMs) continue;
     const cur = tops.get(r.entry.windowStart);
     if (cur === undefined || compareOrder(cur.entry, r.entry) < 0) tops.set(r.entry.windowStart, r);
   }

@@ -12,8 +12,8 @@ export interface MaintenanceOptions {
   /** Make 5 m and 1 h blocks. */
   downsample: boolean;
   retention: RetentionPolicy;
-  /** Number of compaction levels (raw blocks of the top level are downsampled). */
-  topLevel: number;
+  /** Window of the top compaction level, ms (raw blocks of that size are downsampled). */
+  topWindowMs: number;
   force: boolean;
   graceMs: number;
   quality: number;
@@ -34,7 +34,7 @@ export async function maintain(s: TenantStores, opts: MaintenanceOptions): Promi
   const res: MaintenanceResult = { downsampledBlocks: 0, expiredObjects: 0, indexBucketsRemoved: 0 };
   const policy = opts.retention ?? KeepForever;
   if (opts.downsample) {
-    const five = planFiveMinutes(await s.catalog.all(), opts.now(), { topLevel: opts.topLevel, force: opts.force, rawRetentionMs: policy.raw });
+    const five = planFiveMinutes(await s.catalog.all(), opts.now(), { topWindowMs: opts.topWindowMs, force: opts.force, rawRetentionMs: policy.raw });
     res.downsampledBlocks += await runJobs(s, five, opts);
     const hour = planOneHour(await s.catalog.all(), opts.now(), { force: opts.force });
     res.downsampledBlocks += await runJobs(s, hour, opts);

@@ -1,24 +1,40 @@
 /**
  * Decides what to compact: which catalog entries become which block.
  *
- * Levels are window sizes (default 2 h, then 1 d). Level 1 merges the
- * segments whose first sample falls in a 2 h window, with any level-1
- * block already made for that window (late data: vertical compaction).
- * Level k > 1 merges the raw blocks of lower levels whose windows lie in
- * its window, with any level-k block already there. A window is compacted
- * once it is settled (its end plus `settleMs` has passed) unless forced.
+ * Levels are window sizes, each with its settle time (default 10 min, then
+ * 2 h, then 1 d). Level 1 merges the segments whose first sample falls in
+ * a 10-min window, with any block of that window already made (late data:
+ * vertical compaction). Level k > 1 merges the raw blocks of smaller
+ * windows that lie in its window, with any block of its own size already
+ * there. A window is compacted once it is settled (its end plus the
+ * level's `settleMs` has passed) unless forced.
+ *
+ * A block's level is known by its window's size, not by the `level` number
+ * stored in it: data compacted under other levels (the earlier default was
+ * 2 h, 1 d) is merged correctly after the levels change. Blocks whose
+ * window fits no level (a size not in the list, or one crossing a larger
+ * window) are left as they are; reads rank them as any other block.
+ *
  * Planning is pure: the same entries and time give the same jobs.
  */
 import { compareOrder, orderKey, resolutionOf, type BlockEntry, type Recorded } from '../catalog/catalog.ts';
+import { formatDuration } from '../promql/parser/printer.ts';
 
-export const Hour = 3_600_000;
+export const Minute = 60_000;
+export const Hour = 60 * Minute;
 export const Day = 24 * Hour;
 
-export interface PlannerOptions {
-  /** Window size per level, ascending; each divides the next. */
-  levels: readonly number[];
-  /** How long after a window ends before it is compacted, ms. */
+/** One compaction level. */
+export interface Level {
+  /** Window size, ms; windows are aligned to the epoch (UTC midnight for 1 d). */
+  windowMs: number;
+  /** How long after a window ends before it is compacted, ms (late samples arrive meanwhile). */
   settleMs: number;
+}
+
+export interface PlannerOptions {
+  /** Levels by ascending window size; each window divides the next (see {@link checkLevels}). */
+  levels: readonly Level[];
   /** Compact every window now, settled or not. */
   force: boolean;
   /** Largest number of samples one job may merge (bounds memory). */
@@ -32,7 +48,34 @@ export interface PlannerOptions {
   maxSegmentJobSamples?: number;
 }
 
-export const DefaultLevels: readonly number[] = [2 * Hour, Day];
+/**
+ * The default levels. Recent data is read most, and a read costs about one
+ * lookup per object in its range: an hour of segments is ~300 to ~1200
+ * objects, the same hour in 10-min blocks 6 (docs/benchmarks.md, "Reads
+ * before compaction"). So the first level is small and settles quickly:
+ * remote_write delivers within seconds, and a later sample only makes its
+ * 10-min block be merged again. The 2 h level waits an hour, so that such
+ * late samples are absorbed by the cheap 10-min merges before the 2 h
+ * block is written; then 1 d, the level downsampling starts from.
+ */
+export const DefaultLevels: readonly Level[] = [
+  { windowMs: 10 * Minute, settleMs: 5 * Minute },
+  { windowMs: 2 * Hour, settleMs: Hour },
+  { windowMs: Day, settleMs: Hour },
+];
+
+/** Throws a RangeError naming the level unless `levels` is usable: windows of at least a minute, each a multiple of the one before. */
+export function checkLevels(levels: readonly Level[]): void {
+  if (levels.length === 0) throw new RangeError('compaction levels: want at least one');
+  for (const [i, l] of levels.entries()) {
+    if (!Number.isInteger(l.windowMs) || l.windowMs < Minute) throw new RangeError(`compaction level ${i + 1}: window of ${l.windowMs} ms; want a whole number of milliseconds, at least a minute`);
+    if (!(l.settleMs >= 0)) throw new RangeError(`compaction level ${i + 1}: settle time of ${l.settleMs} ms; want 0 or more`);
+    const prev = levels[i - 1];
+    if (prev !== undefined && (l.windowMs <= prev.windowMs || l.windowMs % prev.windowMs !== 0)) {
+      throw new RangeError(`compaction level ${i + 1}: window ${formatDuration(l.windowMs)} is not a larger multiple of level ${i}'s ${formatDuration(prev.windowMs)}`);
+    }
+  }
+}
 
 export interface CompactionJob {
   /** Level of the block made (1-based). */
@@ -65,12 +108,18 @@ export function plan(entries: readonly Recorded[], now: number, opts: PlannerOpt
   return [];
 }
 
-function settled(windowEnd: number, now: number, opts: PlannerOptions): boolean {
-  return opts.force || now >= windowEnd + opts.settleMs;
+function settled(windowEnd: number, level: Level, now: number, opts: PlannerOptions): boolean {
+  return opts.force || now >= windowEnd + level.settleMs;
+}
+
+/** Size of a block's window. */
+function spanOf(b: BlockEntry): number {
+  return b.windowEnd - b.windowStart;
 }
 
 function planFirst(entries: readonly Recorded[], now: number, opts: PlannerOptions): CompactionJob[] {
-  const w = opts.levels[0]!;
+  const first = opts.levels[0]!;
+  const w = first.windowMs;
   const groups = new Map<number, { segments: Recorded[]; blocks: Recorded[] }>();
   const group = (ws: number) => {
     let g = groups.get(ws);
@@ -80,11 +129,11 @@ function planFirst(entries: readonly Recorded[], now: number, opts: PlannerOptio
   for (const r of entries) {
     const e = r.entry;
     if (e.kind === 'segment') group(windowOf(e.minTime, w)).segments.push(r);
-    else if (e.resolution === 0 && e.level === 1) group(e.windowStart).blocks.push(r);
+    else if (e.resolution === 0 && spanOf(e) === w && e.windowStart === windowOf(e.windowStart, w)) group(e.windowStart).blocks.push(r);
   }
   const jobs: CompactionJob[] = [];
   for (const [ws, g] of [...groups].sort((a, b) => a[0] - b[0])) {
-    if (g.segments.length === 0 || !settled(ws + w, now, opts)) continue;
+    if (g.segments.length === 0 || !settled(ws + w, first, now, opts)) continue;
     const segmentCap = Math.min(opts.maxJobSamples, opts.maxSegmentJobSamples ?? Infinity);
     // Existing blocks first, then segments in write order, cut at the sample cap.
     let cur: CompactionJob | undefined;
@@ -103,7 +152,8 @@ function planFirst(entries: readonly Recorded[], now: number, opts: PlannerOptio
 }
 
 function planUpper(entries: readonly Recorded[], level: number, now: number, opts: PlannerOptions): CompactionJob[] {
-  const w = opts.levels[level - 1]!;
+  const lv = opts.levels[level - 1]!;
+  const w = lv.windowMs;
   const groups = new Map<number, { lower: Recorded[]; same: Recorded[]; pending: boolean }>();
   const group = (ws: number) => {
     let g = groups.get(ws);
@@ -117,13 +167,15 @@ function planUpper(entries: readonly Recorded[], level: number, now: number, opt
       continue;
     }
     if (e.resolution !== 0) continue;
-    const b = e as BlockEntry;
-    if (b.level < level) group(windowOf(b.windowStart, w)).lower.push(r);
-    else if (b.level === level) group(b.windowStart).same.push(r);
+    const ws = windowOf(e.windowStart, w);
+    if (windowOf(e.windowEnd - 1, w) !== ws) continue; // crosses this level's windows: fits no job here
+    const span = spanOf(e);
+    if (span < w) group(ws).lower.push(r);
+    else if (span === w) group(ws).same.push(r);
   }
   const jobs: CompactionJob[] = [];
   for (const [ws, g] of [...groups].sort((a, b) => a[0] - b[0])) {
-    if (g.lower.length === 0 || g.pending || !settled(ws + w, now, opts)) continue;
+    if (g.lower.length === 0 || g.pending || !settled(ws + w, lv, now, opts)) continue;
     const inputs = [...g.same, ...g.lower];
     const numSamples = inputs.reduce((s, r) => s + r.entry.numSamples, 0);
     if (numSamples > opts.maxJobSamples) continue; // too big for one job: stays at the lower level

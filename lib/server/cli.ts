@@ -15,6 +15,8 @@ import { validateTenant } from '../storage/tenant.ts';
 import { parseListenAddress } from './http.ts';
 import { readFileSync } from 'node:fs';
 import { parseDuration, parseRetentionOverrides, type RetentionConfig } from '../compact/retention.ts';
+import { checkLevels, DefaultLevels, type Level } from '../compact/planner.ts';
+import { formatDuration } from '../promql/parser/printer.ts';
 
 /** Configuration of `stratus serve`. */
 export interface ServeConfig {
@@ -32,8 +34,10 @@ export interface ServeConfig {
   table: string;
   /** With storage `aws`: create the bucket and table if missing. @default false */
   createResources: boolean;
-  /** Time between in-process compaction runs, ms; 0 turns the timer off. @default 900000 (15 min) */
+  /** Time between in-process compaction runs, ms; 0 turns the timer off. @default 300000 (5 min) */
   compactIntervalMs: number;
+  /** Compaction levels: window sizes and settle times. @default DefaultLevels (10 min, 2 h, 1 d) */
+  levels: Level[];
   /** Serve `POST /api/v1/admin/compact` (Prometheus' `--web.enable-admin-api`). @default false */
   enableAdminApi: boolean;
   /** Retention per resolution and tenant; set only when a `--retention.*` flag is given. @default keep everything */
@@ -52,8 +56,8 @@ export interface CompactConfig {
   force: boolean;
   /** Tenants to compact, in order; empty means every tenant. @default [] */
   tenants: string[];
-  /** Wait after a window ends before compacting it, ms. @default 3600000 (1 h) */
-  settleMs: number;
+  /** Compaction levels: window sizes and settle times. @default DefaultLevels (10 min, 2 h, 1 d) */
+  levels: Level[];
   /** Keep replaced objects this long before deleting them, ms. @default 3600000 (1 h) */
   deleteGraceMs: number;
   /** Retention per resolution and tenant; set only when a `--retention.*` flag is given. @default keep everything */
@@ -131,7 +135,7 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   },
   'compact.interval': {
     placeholder: 'DURATION',
-    default: '15m',
+    default: '5m',
     commands: ['serve'],
     help: 'Time between compaction runs inside the server (the first starts a minute after startup, or sooner if the interval is shorter); 0s turns them off.',
   },
@@ -156,12 +160,19 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
     commands: ['compact'],
     help: 'Compact only this tenant (repeatable).',
   },
-  'compact.settle': {
-    placeholder: 'DURATION',
-    default: '1h',
-    commands: ['compact'],
-    help: 'How long after a time window ends before it is compacted (late samples arrive meanwhile).',
+  'compact.levels': {
+    placeholder: 'DURATIONS',
+    default: DefaultLevels.map((l) => formatDuration(l.windowMs)).join(','),
+    commands: both,
+    help: 'Compaction levels: time window sizes, smallest first, each a multiple of the one before. Segments become blocks of the first window; blocks of each level merge into the next.',
   },
+  'compact.settle': {
+    placeholder: 'DURATIONS',
+    default: '5m,1h',
+    commands: both,
+    help: 'How long after a time window ends before it is compacted (late samples arrive meanwhile), per level of --compact.levels; the last value also applies to the levels after it, values beyond the last level are unused.',
+  },
+
   'compact.delete-grace': {
     placeholder: 'DURATION',
     default: '1h',
@@ -306,6 +317,20 @@ function parseDurationFlag(name: string, v: string): number {
   return ms;
 }
 
+/** `--compact.levels` and `--compact.settle` as levels; usage errors name the flag. */
+function parseLevels(windows: string, settles: string): Level[] {
+  const list = (name: string, v: string) => v.split(',').map((d) => parseDurationFlag(name, d.trim()));
+  const ws = list('compact.levels', windows);
+  const ss = list('compact.settle', settles);
+  const levels = ws.map((windowMs, i) => ({ windowMs, settleMs: ss[Math.min(i, ss.length - 1)]! }));
+  try {
+    checkLevels(levels);
+  } catch (err) {
+    throw new UsageError(`flag --compact.levels is "${windows}": ${(err as Error).message}`, { cause: err });
+  }
+  return levels;
+}
+
 /** The storage flags both commands share. */
 function storageFlags(get: (name: string) => string): Pick<ServeConfig, 'dataDir' | 'logLevel' | 'storage' | 'bucket' | 'table' | 'createResources'> {
   const dataDir = get('data-dir');
@@ -339,6 +364,7 @@ function serveConfig(values: FlagValues): ServeConfig {
     listenAddress,
     ...common,
     compactIntervalMs: parseDurationFlag('compact.interval', get('compact.interval')),
+    levels: parseLevels(get('compact.levels'), get('compact.settle')),
     enableAdminApi: parseBool('web.enable-admin-api', get('web.enable-admin-api')),
     ...retentionOf(values),
   };
@@ -358,7 +384,7 @@ function compactConfig(values: FlagValues): CompactConfig {
     ...storageFlags(get),
     force: parseBool('force', get('force')),
     tenants: [...new Set(tenants)],
-    settleMs: parseDurationFlag('compact.settle', get('compact.settle')),
+    levels: parseLevels(get('compact.levels'), get('compact.settle')),
     deleteGraceMs: parseDurationFlag('compact.delete-grace', get('compact.delete-grace')),
     ...retentionOf(values),
   };

@@ -123,13 +123,15 @@ export async function runCompact(cfg: CompactConfig, io: CompactIO): Promise<Com
     const tenants = cfg.tenants.length > 0 ? cfg.tenants : known;
     if (cfg.storage === 'local') await clearStaleLeases(storage, tenants);
     if (verbose) {
-      const when = cfg.force ? 'every window (--force)' : `windows that ended ${formatDuration(cfg.settleMs)} ago or earlier`;
-      line(`compacting ${tenants.length} tenant${tenants.length === 1 ? '' : 's'}, ${when}; replaced objects are deleted ${formatDuration(cfg.deleteGraceMs)} after replacement`);
+      const when = cfg.force
+        ? ', every window (--force)'
+        : ` in windows of ${cfg.levels.map((l) => formatDuration(l.windowMs)).join(', ')} once they ended ${cfg.levels.map((l) => formatDuration(l.settleMs)).join(', ')} ago`;
+      line(`compacting ${tenants.length} tenant${tenants.length === 1 ? '' : 's'}${when}; replaced objects are deleted ${formatDuration(cfg.deleteGraceMs)} after replacement`);
     }
     const summary = await compactTenants(storage, {
       tenants,
       force: cfg.force,
-      settleMs: cfg.settleMs,
+      levels: cfg.levels,
       deleteGraceMs: cfg.deleteGraceMs,
       downsample: true,
       ...(cfg.retention === undefined ? {} : { retentionConfig: cfg.retention }),

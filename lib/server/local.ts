@@ -44,7 +44,7 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
       storage,
       intervalMs: cfg.compactIntervalMs,
       logger: logger.child({ component: 'compactor' }),
-      compactor: { downsample: true, ...(cfg.retention === undefined ? {} : { retentionConfig: cfg.retention }) },
+      compactor: { downsample: true, levels: cfg.levels, ...(cfg.retention === undefined ? {} : { retentionConfig: cfg.retention }) },
     });
     const server = new HttpServer({
       listenAddress: cfg.listenAddress,

@@ -36,6 +36,8 @@ import {
 } from './helpers.ts';
 
 const Grace = Hour;
+/** Levels of 2 h and 1 d settling for an hour (the defaults before 10-min blocks); the cases counting jobs per window use them. */
+const TwoHourLevels = [2 * Hour, Day].map((windowMs) => ({ windowMs, settleMs: Hour }));
 
 describe('compactor', () => {
   it('keeps the stale marker bits through the test helpers', () => {
@@ -133,7 +135,7 @@ describe('compactor', () => {
     const ulids = new UlidFactory(clock.now);
     const s = newSeriesEntry(labelsFromPairs({ __name__: 'v' }));
     await writeRequests(db, [[[s, D0 + Hour, 1], [s, D0 + Hour + Minute, 2]]], model);
-    const c = () => new Compactor(storesOn(db, ulids), { now: clock.now, quality: 4 });
+    const c = () => new Compactor(storesOn(db, ulids), { now: clock.now, quality: 4, levels: TwoHourLevels });
     let run = await c().run();
     assert.equal(run.jobs, 1);
     let all = await db.stores.catalog.all();
@@ -163,7 +165,7 @@ describe('compactor', () => {
     assert.equal(second.table.labelsAt(0).length, 0, 'the second segment carries the id only');
     const clock = new Clock(D0 + 6 * Hour); // only the first window is settled
     const ulids = new UlidFactory(clock.now);
-    const c = () => new Compactor(storesOn(db, ulids), { now: clock.now, quality: 4 });
+    const c = () => new Compactor(storesOn(db, ulids), { now: clock.now, quality: 4, levels: TwoHourLevels });
     // Act: the first window, then (later) the second one alone.
     assert.equal((await c().run()).jobs, 1);
     clock.t = D0 + 8 * Hour;
@@ -202,10 +204,10 @@ describe('compactor', () => {
       const s = newSeriesEntry(labelsFromPairs({ __name__: 'edge_wide' }));
       await writeRequests(db, [[[s, -MaxT, 1], [s, MaxT, 2]]], model);
       const clock = new Clock(D0);
-      // Act: level 1 makes a block; level 2 re-reads it (sources.ts) and makes another.
+      // Act: level 1 makes a block; each level above re-reads the one below (sources.ts) and makes another.
       const run = await new Compactor(storesOn(db, new UlidFactory(clock.now)), { now: clock.now, quality: 4 }).run({ force: true });
       // Assess
-      assert.equal(run.jobs, 2);
+      assert.equal(run.jobs, 3);
       assert.deepEqual(await dump(db, -MaxT, MaxT), model.lines(-MaxT, MaxT));
     },
   );

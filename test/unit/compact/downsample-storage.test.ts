@@ -149,7 +149,7 @@ describe('downsampling through the compactor', () => {
     assert.equal(five.length, 3);
     for (const d of five) {
       const src = raw.find((r) => r.id === d.downsampledFrom)!;
-      assert.ok(src !== undefined && src.level === 2 && src.windowStart === d.windowStart && d.windowEnd - d.windowStart === Day);
+      assert.ok(src !== undefined && src.level === 3 && src.windowStart === d.windowStart && d.windowEnd - d.windowStart === Day);
       assert.ok(d.downsampledSources!.includes(src.id));
     }
     assert.equal((await entriesOf(s, Resolution.ONE_HOUR)).length, 0);
@@ -209,7 +209,7 @@ describe('downsampling through the compactor', () => {
     assert.equal(hour2.length, 1);
     assert.notEqual(five2[0]!.id, oldFive.id);
     assert.equal(hour2[0]!.downsampledFrom, five2[0]!.id);
-    const rawDay = (await entriesOf(s, 0)).filter((r) => r.windowStart === B + Day && r.level === 2);
+    const rawDay = (await entriesOf(s, 0)).filter((r) => r.windowStart === B + Day && r.windowEnd - r.windowStart === Day);
     assert.deepEqual(rawDay.map((r) => r.id), [five2[0]!.downsampledFrom]);
     let keys = await objectKeys(s);
     assert.ok(keys.includes(oldFive.key) && keys.includes(oldHour.key));

@@ -47,8 +47,8 @@ describe('label index layout: days to weeks', () => {
     // Prepare
     const { db, want } = await oldStore();
     const progress: string[] = [];
-    // Act: a run on Thursday, before the last segment has settled.
-    const run = await new Compactor(db.stores, { now: () => (Mon + 3) * Day + 2 * Hour, onProgress: (m) => progress.push(m) }).run();
+    // Act: a run on Thursday, before the last segment's window has ended.
+    const run = await new Compactor(db.stores, { now: () => (Mon + 3) * Day + Hour + 5 * 60_000, onProgress: (m) => progress.push(m) }).run();
     // Assess
     assert.ok(progress.some((m) => /week of 2024-10-07: label index rebuilt in the week layout \(1 series\)/.test(m)), progress.join('\n'));
     assert.ok((await db.stores.catalog.all()).some((r) => r.entry.kind === 'segment'), 'a segment is left');

@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Day, Hour, plan, windowOf, type CompactionJob, type PlannerOptions } from '../../../lib/compact/planner.ts';
+import { checkLevels, Day, DefaultLevels, Hour, Minute, plan, windowOf, type CompactionJob, type Level, type PlannerOptions } from '../../../lib/compact/planner.ts';
 import { compareOrder, type BlockEntry, type Recorded, type SegmentEntry } from '../../../lib/catalog/catalog.ts';
 import { bucketOf } from '../../../lib/index/keys.ts';
 
@@ -22,7 +22,9 @@ function blk(id: string, level: number, windowStart: number, span: number, order
   return { entry, buckets: [bucketOf(minTime)] };
 }
 
-const opts = (o: Partial<PlannerOptions> = {}): PlannerOptions => ({ levels: [2 * Hour, Day], settleMs: Hour, force: false, maxJobSamples: 1_000_000, ...o });
+/** The earlier default levels (2 h, 1 d; settle 1 h), which most cases below were written for. */
+const TwoLevels = [2 * Hour, Day].map((windowMs) => ({ windowMs, settleMs: Hour }));
+const opts = (o: Partial<PlannerOptions> = {}): PlannerOptions => ({ levels: TwoLevels, force: false, maxJobSamples: 1_000_000, ...o });
 
 /** A job as [level, windowStart, input ids, shadow ids]. */
 function brief(jobs: CompactionJob[]): [number, number, string[], string[]][] {
@@ -173,6 +175,73 @@ describe('planner', () => {
       now: D + 3 * Day,
       want: [[2, D, ['B1', 'B2'], ['P1']]],
     },
+    // The default levels: 10 min (settle 5 min), 2 h and 1 d (settle 1 h).
+    {
+      name: 'defaults: segments group by 10-min window; a window waits 5 min after its end',
+      entries: [seg('S1', D + 3 * Minute), seg('S2', D + 12 * Minute), seg('S3', D + 19 * Minute)],
+      now: D + 25 * Minute - 1,
+      o: { levels: DefaultLevels },
+      want: [[1, D, ['S1'], []]],
+    },
+    {
+      name: 'defaults: at its end + 5 min the second window is compacted too',
+      entries: [seg('S1', D + 3 * Minute), seg('S2', D + 12 * Minute), seg('S3', D + 19 * Minute)],
+      now: D + 25 * Minute,
+      o: { levels: DefaultLevels },
+      want: [
+        [1, D, ['S1'], []],
+        [1, D + 10 * Minute, ['S2', 'S3'], []],
+      ],
+    },
+    {
+      name: 'defaults: 10-min blocks wait an hour after their 2 h window ends',
+      entries: [blk('T1', 1, D, 10 * Minute, 'S1'), blk('T2', 1, D + 110 * Minute, 10 * Minute, 'S2')],
+      now: D + 3 * Hour - 1,
+      o: { levels: DefaultLevels },
+      want: [],
+    },
+    {
+      name: 'defaults: then they become one 2 h block',
+      entries: [blk('T1', 1, D, 10 * Minute, 'S1'), blk('T2', 1, D + 110 * Minute, 10 * Minute, 'S2')],
+      now: D + 3 * Hour,
+      o: { levels: DefaultLevels },
+      want: [[2, D, ['T1', 'T2'], []]],
+    },
+    {
+      name: 'levels go by window size: a 2 h block stored as level 1 (older defaults) is not a 10-min block of its first window',
+      entries: [blk('OLD', 1, D, 2 * Hour, 'S1'), seg('S2', D + 5 * Minute)],
+      now: D + Day,
+      o: { levels: DefaultLevels },
+      want: [[1, D, ['S2'], []]],
+    },
+    {
+      name: 'levels go by window size: the new 10-min block merges into the old 2 h block (level 2 here)',
+      entries: [blk('OLD', 1, D, 2 * Hour, 'S1'), blk('T2', 1, D, 10 * Minute, 'S2')],
+      now: D + Day,
+      o: { levels: DefaultLevels },
+      want: [[2, D, ['OLD', 'T2'], []]],
+    },
+    {
+      name: 'levels go by window size: a 1 d block stored as level 2 is the day block of level 3, not a 2 h block',
+      entries: [blk('DAY', 2, D, Day, 'S1'), blk('H2', 2, D, 2 * Hour, 'S2')],
+      now: D + 3 * Day,
+      o: { levels: DefaultLevels },
+      want: [[3, D, ['DAY', 'H2'], []]],
+    },
+    {
+      name: 'a block of a size no level has merges into the level above it; one crossing that level\'s windows waits for a level it fits',
+      entries: [blk('M30', 1, D + 30 * Minute, 30 * Minute, 'S1'), blk('X', 1, D + 90 * Minute, Hour, 'S2'), blk('T3', 1, D + 10 * Minute, 10 * Minute, 'S3')],
+      now: D + Day,
+      o: { levels: DefaultLevels },
+      want: [[2, D, ['M30', 'T3'], []]],
+    },
+    {
+      name: 'the crossing block joins at the level whose window holds it',
+      entries: [blk('X', 1, D + 90 * Minute, Hour, 'S2'), blk('H', 2, D, 2 * Hour, 'S3')],
+      now: D + 3 * Day,
+      o: { levels: DefaultLevels },
+      want: [[3, D, ['X', 'H'], []]],
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -183,7 +252,7 @@ describe('planner', () => {
       // Assess
       assert.deepEqual(brief(jobs), c.want);
       for (const j of jobs) {
-        assert.equal(j.windowEnd - j.windowStart, j.level === 1 ? 2 * Hour : Day);
+        assert.equal(j.windowEnd - j.windowStart, (c.o?.levels ?? TwoLevels)[j.level - 1]!.windowMs);
         assert.equal(j.numSamples, j.inputs.reduce((n, r) => n + r.entry.numSamples, 0));
       }
     });
@@ -192,5 +261,24 @@ describe('planner', () => {
   it('is pure: the same entries and time give the same jobs', () => {
     const entries = [seg('S1', D), seg('S2', D + 3 * Hour), blk('B1', 1, D - Day, 2 * Hour, 'S0')];
     assert.deepEqual(brief(plan(entries, D + Day, opts())), brief(plan(entries, D + Day, opts())));
+  });
+
+  it('checkLevels names the level that is wrong', () => {
+    const lv = (...w: number[]): Level[] => w.map((windowMs) => ({ windowMs, settleMs: 0 }));
+    const cases: [Level[], RegExp | undefined][] = [
+      [[...DefaultLevels], undefined],
+      [lv(Minute), undefined],
+      [[], /want at least one/],
+      [lv(30_000), /level 1: window of 30000 ms; want a whole number of milliseconds, at least a minute/],
+      [lv(10 * Minute, 25 * Minute), /level 2: window 25m is not a larger multiple of level 1's 10m/],
+      [lv(2 * Hour, 2 * Hour), /level 2: window 2h is not a larger multiple of level 1's 2h/],
+      [lv(2 * Hour, Hour), /level 2: window 1h is not a larger multiple/],
+      [[{ windowMs: Hour, settleMs: -1 }], /level 1: settle time of -1 ms/],
+      [[{ windowMs: Hour, settleMs: NaN }], /level 1: settle time of NaN ms/],
+    ];
+    for (const [levels, err] of cases) {
+      if (err === undefined) assert.doesNotThrow(() => checkLevels(levels));
+      else assert.throws(() => checkLevels(levels), err);
+    }
   });
 });

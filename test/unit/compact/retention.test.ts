@@ -139,7 +139,7 @@ describe('retention', () => {
     // Index GC is off while a resolution is kept forever.
     assert.deepEqual(await pendingIndexGc(db.stores.kv), []);
     // After the grace period the deletions run removes the objects.
-    const c = new Compactor(db.stores, { now: () => now + 2 * Hour, levels: [2 * Hour, Day], settleMs: 1000 * Day });
+    const c = new Compactor(db.stores, { now: () => now + 2 * Hour, levels: [2 * Hour, Day].map((windowMs) => ({ windowMs, settleMs: 1000 * Day })) });
     await c.run();
     assert.equal((await objectKeys(db.stores)).length, 6);
     assert.equal(await countSamples(db, B + 2 * Day, B + 5 * Day), 3 * 3 * 24);

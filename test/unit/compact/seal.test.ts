@@ -8,6 +8,7 @@ import { MatchType, newMatcher, type Matcher } from '../../../lib/labels/matcher
 import { BucketMs, IndexKeys, indexBucketOfDay } from '../../../lib/index/keys.ts';
 import { Compactor } from '../../../lib/compact/compactor.ts';
 import { sealIndexes } from '../../../lib/compact/seal.ts';
+import { DefaultLevels } from '../../../lib/compact/planner.ts';
 
 const Day = BucketMs;
 const T0 = 20_000 * Day; // a day far from "now" in the injected clock: a Friday
@@ -124,7 +125,7 @@ describe('sealing weeks into blocks', () => {
       await app.commit();
     }
     let now = T0 + 5 * Day;
-    const c = new Compactor(compactor.stores, { now: () => now, deleteGraceMs: 0, settleMs: 0 });
+    const c = new Compactor(compactor.stores, { now: () => now, deleteGraceMs: 0, levels: DefaultLevels.map((l) => ({ ...l, settleMs: 0 })) });
     const sel = [newMatcher(MatchType.Equal, 'job', 'a')];
 
     // Act 1: the first run compacts and marks, but keeps the index.

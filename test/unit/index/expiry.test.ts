@@ -223,7 +223,9 @@ describe('label-index expiry on DynamoDB (dynalite)', () => {
     const want = `{__name__="up", job="a"} ${T0}:1 ${T0 + 1_800_000}:2 ${T0 + 3 * Hour}:3\n__name__,job`;
     assert.equal(await dump(db), want);
     now = T0 + 3 * Hour + 30 * 60_000;
-    const first = await new Compactor(db.stores, { now: () => now, indexItemsExpire: true }).run();
+    // Levels of 2 h and 1 d (the defaults when this case was written): the first window settles alone.
+    const levels = [2 * Hour, Day].map((windowMs) => ({ windowMs, settleMs: Hour }));
+    const first = await new Compactor(db.stores, { now: () => now, indexItemsExpire: true, levels }).run();
     assert.equal(first.jobs, 1, 'only the settled first window');
     // Compaction is down for 36 days: the items have expired 30 days after the week (reads hide them).
     now = T0 + 37 * Day;
@@ -231,7 +233,7 @@ describe('label-index expiry on DynamoDB (dynalite)', () => {
     // Without its index the segment's series is found only if a block of the range holds it too (lib/tsdb/batch-load.ts); the block's samples are read either way.
     assert.ok((await dump(db)).startsWith(`{__name__="up", job="a"} ${T0}:1 ${T0 + 1_800_000}:2`), 'the block is read');
     // Act: compaction comes back.
-    const run = await new Compactor(db.stores, { now: () => now, indexItemsExpire: true }).run();
+    const run = await new Compactor(db.stores, { now: () => now, indexItemsExpire: true, levels }).run();
     // Assess: the unlabelled segment was compacted with the labels of the block.
     assert.ok(run.jobs >= 1);
     assert.equal(await dump(db), want);

@@ -16,6 +16,7 @@ import { parseArgs, runCli, UsageError, USAGE, type CliCommand, type CompactConf
 import { DataDirInUseError, formatDuration, isLevelLocked, runCompact } from '../../../lib/server/compact.ts';
 import { openLocalStorage } from '../../../lib/server/app.ts';
 import { Lease } from '../../../lib/compact/lease.ts';
+import { DefaultLevels } from '../../../lib/compact/planner.ts';
 import { CompactionFailedError } from '../../../lib/compact/service.ts';
 import { Model, assertReadsModel, catalogState, dataset, writeRequests } from '../compact/helpers.ts';
 import type { SignalSource } from '../../../lib/server/signals.ts';
@@ -29,7 +30,7 @@ const COMPACT: CompactConfig = {
   createResources: false,
   force: false,
   tenants: [],
-  settleMs: 3_600_000,
+  levels: [...DefaultLevels],
   deleteGraceMs: 3_600_000,
 };
 
@@ -38,7 +39,7 @@ describe('parseArgs compact', () => {
     { args: ['compact'], want: { command: 'compact', config: COMPACT } },
     {
       args: ['compact', '--force', '--tenant=a', '--tenant', 'b', '--tenant=a', '--compact.settle=0s', '--compact.delete-grace', '1h30m', '--data-dir=/d'],
-      want: { command: 'compact', config: { ...COMPACT, force: true, tenants: ['a', 'b'], settleMs: 0, deleteGraceMs: 5_400_000, dataDir: '/d' } },
+      want: { command: 'compact', config: { ...COMPACT, force: true, tenants: ['a', 'b'], levels: DefaultLevels.map((l) => ({ ...l, settleMs: 0 })), deleteGraceMs: 5_400_000, dataDir: '/d' } },
     },
     { args: ['compact', '--force=false', '--compact.delete-grace=0'], want: { command: 'compact', config: { ...COMPACT, deleteGraceMs: 0 } } },
     {
@@ -70,10 +71,10 @@ describe('parseArgs compact', () => {
 
 describe('parseArgs serve: compaction flags', () => {
   const cases: { args: string[]; interval: number; admin: boolean }[] = [
-    { args: ['serve'], interval: 15 * 60_000, admin: false },
+    { args: ['serve'], interval: 5 * 60_000, admin: false },
     { args: ['serve', '--compact.interval=0s'], interval: 0, admin: false },
     { args: ['serve', '--compact.interval', '2h', '--web.enable-admin-api'], interval: 7_200_000, admin: true },
-    { args: ['serve', '--web.enable-admin-api=false'], interval: 15 * 60_000, admin: false },
+    { args: ['serve', '--web.enable-admin-api=false'], interval: 5 * 60_000, admin: false },
   ];
   for (const c of cases) {
     it(JSON.stringify(c.args), () => {
@@ -162,7 +163,7 @@ describe('runCompact on a local data dir', { timeout: 60_000 }, () => {
     const s = await runCompact({ ...COMPACT, dataDir: dir, deleteGraceMs: 0 }, { stderr: (x) => (err += x), signals: new EventEmitter() });
     // Assess
     const lines = err.trimEnd().split('\n');
-    assert.equal(lines[0], 'compacting 2 tenants, windows that ended 1h ago or earlier; replaced objects are deleted 0s after replacement');
+    assert.equal(lines[0], 'compacting 2 tenants in windows of 10m, 2h, 1d once they ended 5m, 1h, 1h ago; replaced objects are deleted 0s after replacement');
     assert.equal(lines.filter((l) => / -> blocks\//.test(l)).length, s.totals.blocksWritten);
     assert.equal(lines.filter((l) => /: deleted (segments|blocks)\//.test(l)).length, s.totals.objectsDeleted);
     assert.match(lines.at(-1)!, /^compaction done in \d+\.\d s: 2 tenants, \d+ blocks written from \d+ objects \(\d+ samples\), \d+ replaced objects deleted, 0 orphans deleted$/);

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, runCli, UsageError, USAGE, type CliCommand, type ServeConfig } from '../../../lib/server/cli.ts';
 import { send, waitFor } from './helpers.ts';
+import { DefaultLevels } from '../../../lib/compact/planner.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = path.join(ROOT, 'bin/stratus.js');
@@ -18,7 +19,8 @@ const DEFAULTS: ServeConfig = {
   bucket: '',
   table: '',
   createResources: false,
-  compactIntervalMs: 15 * 60_000,
+  compactIntervalMs: 5 * 60_000,
+  levels: [...DefaultLevels],
   enableAdminApi: false,
 };
 
