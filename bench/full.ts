@@ -2,7 +2,9 @@
  * The full ingest benchmark: `npm run bench [-- flags]`.
  *
  * Runs `bench/ingest.ts` (generation of the seeded payloads once, replay,
- * CPU / RSS / size, read-back, compaction, remote_read latency) for each
+ * CPU / RSS / size, read-back, Stratus' scheduled state (the last hour as
+ * its compaction schedule leaves it, read back and timed), forced
+ * compaction, remote_read latency) for each
  * payload size against every target, each run on a fresh data directory,
  * and combines the results: a JSON file, a Markdown table (min / median /
  * max per figure, target and size) and an SVG chart (bench/lib/chart-svg.ts).
@@ -21,6 +23,7 @@
  *   --target LIST      default stratus,stratus-aws,prometheus,victoriametrics
  *   --verify-budget S  seconds allowed for reading everything back (default 600)
  *   --read-runs N      timed reads per selection (default 20)
+ *   --no-scheduled     skip Stratus' scheduled state (bench/lib/scheduled.ts)
  *   --out DIR          where the per-size JSON and logs go (default bench/results/<time>)
  *   --no-docs          do not write docs/bench/ingest.{json,md,svg}
  *   --render FILE      only re-render the table and chart from a combined JSON
@@ -119,6 +122,7 @@ async function main(): Promise<number> {
       target: { type: 'string' },
       'verify-budget': { type: 'string' },
       'read-runs': { type: 'string' },
+      'no-scheduled': { type: 'boolean' },
       out: { type: 'string' },
       'no-docs': { type: 'boolean' },
       render: { type: 'string' },
@@ -127,7 +131,7 @@ async function main(): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    console.log('usage: npm run bench -- [--sizes 10000,50000] [--runs 10000=3,50000=1] [--target LIST] [--verify-budget S] [--read-runs N] [--out DIR] [--no-docs] [--render FILE]');
+    console.log('usage: npm run bench -- [--sizes 10000,50000] [--runs 10000=3,50000=1] [--target LIST] [--verify-budget S] [--read-runs N] [--no-scheduled] [--out DIR] [--no-docs] [--render FILE]');
     return 0;
   }
   const docs = values['no-docs'] !== true;
@@ -164,6 +168,7 @@ async function main(): Promise<number> {
         `--verify-budget=${values['verify-budget'] ?? '600'}`,
         `--read-runs=${values['read-runs'] ?? '20'}`,
         `--json=${file}`,
+        ...(values['no-scheduled'] === true ? ['--no-scheduled'] : []),
       ];
       log(`size ${series}: bench/ingest.ts ${args.join(' ')}`);
       const t0 = performance.now();

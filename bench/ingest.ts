@@ -11,7 +11,10 @@
  * `stratus compact`; Prometheus: a snapshot; VictoriaMetrics: force_merge)
  * and measured again, read back again, and read for latency: selections of
  * exactly 100 and 1000 series over one hour, sent N times in a row
- * (bench/lib/after-compaction.ts).
+ * (bench/lib/after-compaction.ts). Before that, Stratus is also read in the
+ * state its compaction schedule leaves at the payload's end (the last hour
+ * as a deployment reads it: settled windows in blocks, the rest in
+ * segments; bench/lib/scheduled.ts).
  * Each run uses a fresh data directory; `--runs` repeats and the summary
  * gives min / median / max. See docs/benchmarks.md for method and results.
  *
@@ -31,7 +34,10 @@
  *                      self-time functions of the ingest window
  *   --top N            rows of the profile tables (default 25)
  *   --verify-budget S  seconds for reading back every metric (default 120)
- *   --no-compact       skip compaction (reads then go to the data as ingested)
+ *   --no-compact       skip compaction (reads then go to the data as ingested;
+ *                      also skips the scheduled state)
+ *   --no-scheduled     skip Stratus' scheduled state (the compaction a schedule
+ *                      would have run when the last round was written)
  *   --no-read-latency  skip the read-latency measurement
  *   --read-runs N      timed reads per selection and response type (default 20, after 3 untimed)
  *   --json FILE        also write all results as JSON
@@ -53,7 +59,8 @@ import { storedSize, type AwsSizeSummary } from './lib/stored-size.ts';
 import { fmt, fmtInt, fmtMiB, spread, table } from './lib/stats.ts';
 import { verify, type VerifyResult } from './lib/verify.ts';
 import { prometheusAfter, restartedAfter, type AfterCompaction, type AfterOptions } from './lib/after-compaction.ts';
-import { afterLines, afterSummaryRows, readProblems } from './lib/after-report.ts';
+import { afterLines, afterSummaryRows, readProblems, scheduledLines } from './lib/after-report.ts';
+import { scheduledState, type ScheduledState } from './lib/scheduled.ts';
 import { selectSeries, type Selection } from './lib/selections.ts';
 import { buildFleet } from './lib/node-exporter.ts';
 import { formatTidCpu, tidCpuSeconds } from './lib/threads.ts';
@@ -108,6 +115,8 @@ interface RunResult {
   verify?: VerifyResult;
   verifyError?: string;
   profile?: { file: string; summary: ProfileSummary; others: string[] };
+  /** Stratus: the state the compaction schedule leaves at the payload's end: what it did, read-back, read latency. */
+  scheduled?: ScheduledState;
   /** The compacted state: size, read-back, read latency. */
   after?: AfterCompaction;
 }
@@ -207,6 +216,8 @@ async function oneRun(
     // The data directory as ingested (without Prometheus' snapshot).
     const du = await storedSize(t, server.runDir, server.dataDir, t.name === TargetName.PROMETHEUS ? 'snapshots' : undefined);
     const segments = t.name === TargetName.STRATUS ? countSegments(server.dataDir) : undefined;
+    // Stratus: first the state its compaction schedule leaves at the payload's end, read on a restarted server.
+    const scheduled = o.after?.compact && o.after.scheduled && isStratus(t.name) ? await scheduledState(t, server, p, o.after) : undefined;
     // Stratus and VictoriaMetrics: compacted and read on a restarted server.
     if (o.after && t.name !== TargetName.PROMETHEUS) after = await restartedAfter(t, server, p, rr.acceptedSamples, o.after);
 
@@ -267,6 +278,7 @@ async function oneRun(
       verify: ver,
       verifyError,
       profile,
+      scheduled,
       after,
     };
   } finally {
@@ -284,7 +296,7 @@ async function oneRun(
 function verifyOk(r: RunResult): boolean {
   // After compaction: read back again (Prometheus: from its snapshot, which exists only when compacting).
   const again = r.after !== undefined && (r.target !== TargetName.PROMETHEUS || r.after.compacted);
-  return checkOk(r.target, r.verify) && (!again || checkOk(r.target, r.after!.verify));
+  return checkOk(r.target, r.verify) && (!again || checkOk(r.target, r.after!.verify)) && (r.scheduled === undefined || checkOk(r.target, r.scheduled.verify));
 }
 
 function checkOk(target: TargetName, v: VerifyResult | undefined): boolean {
@@ -293,10 +305,11 @@ function checkOk(target: TargetName, v: VerifyResult | undefined): boolean {
   return v.sampled.exact && v.broad.valuesDiffer.length === 0;
 }
 
-/** Whether the after-compaction step completed. */
+/** Whether the scheduled and after-compaction steps completed. */
 function afterOk(r: RunResult): boolean {
   const a = r.after;
-  return a === undefined || (a.error === undefined && a.readError === undefined && a.settled !== false);
+  const s = r.scheduled;
+  return (a === undefined || (a.error === undefined && a.readError === undefined && a.settled !== false)) && (s === undefined || (s.error === undefined && s.readError === undefined));
 }
 
 function printRun(r: RunResult): void {
@@ -330,6 +343,7 @@ function printRun(r: RunResult): void {
   } else if (r.verifyError) {
     lines.push(`  read back FAILED: ${r.verifyError}`);
   }
+  if (r.scheduled) lines.push(...scheduledLines(r.scheduled));
   if (r.after) lines.push(...afterLines(r.after));
   console.log(lines.join('\n'));
 }
@@ -377,6 +391,7 @@ async function main(): Promise<number> {
       top: { type: 'string' },
       'verify-budget': { type: 'string' },
       'no-compact': { type: 'boolean' },
+      'no-scheduled': { type: 'boolean' },
       'no-read-latency': { type: 'boolean' },
       'read-runs': { type: 'string' },
       json: { type: 'string' },
@@ -388,7 +403,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log('usage: npm run bench:ingest -- [--series N] [--rounds N] [--batch N] [--concurrency N] [--runs N]\n' +
-      '       [--target stratus,stratus-aws,prometheus,victoriametrics] [--cpu-prof] [--top N] [--verify-budget S] [--no-compact] [--no-read-latency]\n' +
+      '       [--target stratus,stratus-aws,prometheus,victoriametrics] [--cpu-prof] [--top N] [--verify-budget S] [--no-compact] [--no-scheduled] [--no-read-latency]\n' +
       '       [--read-runs N] [--json FILE] [--keep] [--seed N]');
     return 0;
   }
@@ -428,7 +443,7 @@ async function main(): Promise<number> {
   }
   const after: AfterOptions | undefined =
     compact || readLatency
-      ? { compact, readLatency, selections, readRuns: intFlag(values['read-runs'], 'read-runs', 20), readWarmup: 3, verifyBudgetS, sampledMetric: SAMPLED_METRIC, log }
+      ? { compact, scheduled: values['no-scheduled'] !== true, readLatency, selections, readRuns: intFlag(values['read-runs'], 'read-runs', 20), readWarmup: 3, verifyBudgetS, sampledMetric: SAMPLED_METRIC, log }
       : undefined;
 
   const missing = names.filter((n) => target(n).binary === undefined);

@@ -77,6 +77,12 @@ export interface AfterCompaction {
 /** Options of the functions here. */
 export interface AfterOptions {
   compact: boolean;
+  /**
+   * Stratus: before the forced compaction, the state a compaction schedule
+   * leaves at the end of the payload, read the same way (scheduled.ts).
+   * Only with `compact`.
+   */
+  scheduled?: boolean;
   readLatency: boolean;
   selections: readonly Selection[];
   readRuns: number;
@@ -91,7 +97,8 @@ function readKinds(t: Target): ReadKind[] {
   return t.name === TargetName.VICTORIAMETRICS ? [ReadKind.EXPORT] : [ReadKind.SAMPLES, ReadKind.CHUNKS];
 }
 
-async function readAll(t: Target, url: string, o: AfterOptions, out: AfterCompaction, into: SelectionRead[] = out.reads): Promise<void> {
+/** Times every selection the ways `t` is read; a failure is kept in `out.readError`. */
+export async function readAll(t: Target, url: string, o: AfterOptions, out: { reads: SelectionRead[]; readError?: string }, into: SelectionRead[] = out.reads): Promise<void> {
   if (!o.readLatency) return;
   try {
     for (const sel of o.selections) {
@@ -106,7 +113,8 @@ async function readAll(t: Target, url: string, o: AfterOptions, out: AfterCompac
   }
 }
 
-async function verifyInto(t: Target, url: string, p: Payloads, o: AfterOptions, out: AfterCompaction): Promise<void> {
+/** Reads everything back into `out.verify` (a failure into `out.verifyError`). */
+export async function verifyInto(t: Target, url: string, p: Payloads, o: AfterOptions, out: { verify?: VerifyResult; verifyError?: string }): Promise<void> {
   try {
     out.verify = await verify(t.name, url, p.index, o.sampledMetric, o.verifyBudgetS * 1000);
   } catch (err) {

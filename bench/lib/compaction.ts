@@ -18,36 +18,33 @@ import { REPO_ROOT } from './server.ts';
 import { DefaultCompactMemoryMb } from '../../infra/constructs/stratus-compactor.ts';
 import { heapLimitMb } from '../../infra/constructs/stratus-function.ts';
 
-/** What a `stratus compact` run cost and said. */
-export interface StratusCompaction {
+/** What a `stratus compact` run cost and said (its summary: the command's last stderr line). */
+export type StratusCompaction = TimedChild;
+
+const TIME_BIN = '/usr/bin/time';
+
+/** What a timed child command cost and said. */
+export interface TimedChild {
   exitCode: number | null;
   wallSeconds: number;
-  /** User + system CPU of the command (from /usr/bin/time), NaN when unavailable. */
+  /** User + system CPU of the command (from /usr/bin/time, i.e. the kernel's rusage of the child), NaN when unavailable. */
   cpuSeconds: number;
   /** Its peak RSS (from /usr/bin/time), NaN when unavailable. */
   peakRssBytes: number;
-  /** The command's last stderr line (its summary). */
+  /** The command's last output line. */
   summary: string;
   logFile: string;
 }
 
-const TIME_BIN = '/usr/bin/time';
-
 /**
- * Runs `stratus compact --force --compact.delete-grace=0s` on `dataDir`
- * (which no server may hold open), logging to `logFile`, killed after
- * `timeoutMs`. `storage` adds storage flags and environment (the
- * `stratus-aws` target: `--storage=aws --bucket ... --table ...` and the
- * emulators' endpoints).
+ * Runs `cmd` (a Node command line) under /usr/bin/time when it is there,
+ * its output appended to `logFile`, killed after `timeoutMs`, with the
+ * compact Lambda's V8 heap (infra: three quarters of its default memory) so
+ * that the benchmark shows that the largest job fits in it; `env` is added
+ * to the environment.
  */
-export async function compactStratus(
-  dataDir: string,
-  logFile: string,
-  timeoutMs = 600_000,
-  storage: { args?: readonly string[]; env?: Record<string, string> } = {},
-): Promise<StratusCompaction> {
+export async function runTimed(cmd: readonly string[], logFile: string, timeoutMs: number, env: Record<string, string> = {}): Promise<TimedChild> {
   const timeFile = `${logFile}.time`;
-  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'stratus.js'), 'compact', '--force', '--compact.delete-grace=0s', `--data-dir=${dataDir}`, ...(storage.args ?? [])];
   let useTime = true;
   try {
     readFileSync(TIME_BIN);
@@ -57,10 +54,8 @@ export async function compactStratus(
   const [bin, ...args] = useTime ? [TIME_BIN, '-f', '%e %U %S %M', '-o', timeFile, ...cmd] : cmd;
   const fd = openSync(logFile, 'a');
   const t0 = performance.now();
-  // The compact Lambda's V8 heap (infra: three quarters of its default
-  // memory), so the benchmark shows that the largest job fits in it.
-  const env = { ...process.env, NODE_OPTIONS: `--max-old-space-size=${heapLimitMb(DefaultCompactMemoryMb)}`, ...storage.env };
-  const child = spawn(bin!, args, { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
+  const childEnv = { ...process.env, NODE_OPTIONS: `--max-old-space-size=${heapLimitMb(DefaultCompactMemoryMb)}`, ...env };
+  const child = spawn(bin!, args, { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env: childEnv });
   closeSync(fd);
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -88,6 +83,23 @@ export async function compactStratus(
   }
   const lines = readFileSync(logFile, 'utf8').trim().split('\n');
   return { exitCode, wallSeconds, cpuSeconds, peakRssBytes, summary: lines[lines.length - 1] ?? '', logFile };
+}
+
+/**
+ * Runs `stratus compact --force --compact.delete-grace=0s` on `dataDir`
+ * (which no server may hold open), logging to `logFile`, killed after
+ * `timeoutMs`. `storage` adds storage flags and environment (the
+ * `stratus-aws` target: `--storage=aws --bucket ... --table ...` and the
+ * emulators' endpoints).
+ */
+export function compactStratus(
+  dataDir: string,
+  logFile: string,
+  timeoutMs = 600_000,
+  storage: { args?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<StratusCompaction> {
+  const cmd = [process.execPath, join(REPO_ROOT, 'bin', 'stratus.js'), 'compact', '--force', '--compact.delete-grace=0s', `--data-dir=${dataDir}`, ...(storage.args ?? [])];
+  return runTimed(cmd, logFile, timeoutMs, storage.env);
 }
 
 /** Takes a Prometheus snapshot (head included); returns its directory. */

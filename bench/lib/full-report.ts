@@ -1,10 +1,13 @@
 /**
  * The combined results of `npm run bench` (bench/full.ts) and their
  * Markdown rendering: one table per payload size, a column per target, each
- * cell min / median / max over the runs, then a check of the issue's
- * targets against the peers measured in the same run.
+ * cell min / median / max over the runs, then a table of the last hour's
+ * reads under the compaction schedule (Stratus' scheduled state against
+ * Prometheus' head, see scheduled.ts) and a check of the issue's targets
+ * against the peers measured in the same run.
  */
 import type { AfterCompaction, SelectionRead } from './after-compaction.ts';
+import type { ScheduledState } from './scheduled.ts';
 import type { VerifyResult } from './verify.ts';
 import { ReadKind } from './read-latency.ts';
 import { fmt, fmtInt, spread, type Spread } from './stats.ts';
@@ -24,6 +27,8 @@ export interface RunFigures {
   bytesPerSample: number;
   verify?: VerifyResult;
   verifyError?: string;
+  /** Stratus: the state the compaction schedule leaves at the payload's end. */
+  scheduled?: ScheduledState;
   after?: AfterCompaction;
 }
 
@@ -88,9 +93,17 @@ export function likeForLike(r: RunFigures): number | undefined {
   return v['without the downsampled (5m, 1h) blocks'] ?? v['without cache/'] ?? r.after?.bytesPerSample;
 }
 
-function readMs(r: RunFigures, kind: string, selected: number, block = false): number | undefined {
-  const reads: SelectionRead[] = (block ? r.after?.blockReads : r.after?.reads) ?? [];
+/** Where a read was timed: after the forced compaction, Prometheus' persisted block, Stratus' scheduled state. */
+type ReadState = 'after' | 'block' | 'scheduled';
+
+function readMs(r: RunFigures, kind: string, selected: number, from: ReadState = 'after'): number | undefined {
+  const reads: SelectionRead[] = (from === 'scheduled' ? r.scheduled?.reads : from === 'block' ? r.after?.blockReads : r.after?.reads) ?? [];
   return reads.find((x) => x.kind === kind && x.selected === selected)?.medianMs;
+}
+
+/** The last hour as read under the schedule: Stratus' scheduled state, Prometheus' head (what it reads the last hours from). */
+function lastHourMs(r: RunFigures, kind: string, selected: number): number | undefined {
+  return readMs(r, kind, selected, r.target === 'prometheus' ? 'after' : 'scheduled');
 }
 
 function verdict(v: VerifyResult | undefined, vm: boolean): string {
@@ -130,12 +143,57 @@ export function sizeTable(size: SizeResult, targets: readonly string[]): string 
   for (const n of [100, 1000]) {
     for (const [kind, label] of [[ReadKind.SAMPLES, 'SAMPLES'], [ReadKind.CHUNKS, 'XOR_CHUNKS']] as const) {
       row(`remote_read ${n} series x 1 h, ${label}, median ms`, (r) => readMs(r, kind, n), 1);
-      row(`&nbsp;&nbsp;Prometheus from its persisted block`, (r) => readMs(r, kind, n, true), 1, (t) => t === 'prometheus');
+      row(`&nbsp;&nbsp;Prometheus from its persisted block`, (r) => readMs(r, kind, n, 'block'), 1, (t) => t === 'prometheus');
     }
     row(`VictoriaMetrics /api/v1/export ${n} series (reference, not remote_read), median ms`, (r) => readMs(r, ReadKind.EXPORT, n), 1, (t) => t === 'victoriametrics');
   }
   rows.push(['read back (every metric, count and checksum)', ...present.map((t) => readBack(runsOf(size, t), t))]);
   const header = ['figure', ...present.map((t) => TARGET_TITLE[t] ?? t)];
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/**
+ * The Markdown table of the last hour's reads under the compaction
+ * schedule in `size`: Stratus targets in their scheduled state, Prometheus
+ * from its head (same selections), with what the scheduled compaction
+ * cost and left; empty when no Stratus run has a scheduled state.
+ */
+export function scheduledTable(size: SizeResult, targets: readonly string[]): string {
+  const stratus = targets.filter((t) => t !== 'prometheus' && runsOf(size, t).some((r) => r.scheduled !== undefined));
+  if (stratus.length === 0) return '';
+  const present = [...stratus, ...targets.filter((t) => t === 'prometheus' && runsOf(size, t).length > 0)];
+  const rows: string[][] = [];
+  const row = (label: string, pick: (r: RunFigures) => number | undefined, digits: number): void => {
+    const cells = present.map((t) => cell(figure(runsOf(size, t), pick), digits));
+    if (cells.some((c) => c !== '–')) rows.push([label, ...cells]);
+  };
+  for (const n of [100, 1000]) {
+    for (const [kind, label] of [[ReadKind.SAMPLES, 'SAMPLES'], [ReadKind.CHUNKS, 'XOR_CHUNKS']] as const) {
+      row(`remote_read ${n} series x 1 h, ${label}, median ms`, (r) => lastHourMs(r, kind, n), 1);
+    }
+  }
+  const done = (r: RunFigures) => r.scheduled?.result;
+  row('scheduled compaction (at the last round): CPU s', (r) => r.scheduled?.compactCpuSeconds, 2);
+  row("&nbsp;&nbsp;emulators' CPU s during it (not Stratus')", (r) => (r.scheduled?.compactSidecarCpuSeconds ? Object.values(r.scheduled.compactSidecarCpuSeconds).reduce((a, b) => a + b, 0) : undefined), 2);
+  row('&nbsp;&nbsp;blocks written', (r) => done(r)?.totals.blocksWritten, -1);
+  row('&nbsp;&nbsp;segments merged into them', (r) => done(r)?.totals.inputsReplaced, -1);
+  row('catalog entries of the hour before it: segments', (r) => done(r)?.before.segments, -1);
+  row('catalog entries of the hour after it: segments left', (r) => done(r)?.after.segments, -1);
+  row('&nbsp;&nbsp;blocks', (r) => done(r)?.after.blocks, -1);
+  const windows = (t: string): string => {
+    const all = new Set(runsOf(size, t).map((r) => Object.entries(done(r)?.after.blocksByWindow ?? {}).map(([w, k]) => `${k} x ${w}`).join(' + ')));
+    return [...all].filter((x) => x !== '').join('; ') || '–';
+  };
+  if (stratus.some((t) => windows(t) !== '–')) rows.push(['&nbsp;&nbsp;blocks by window', ...present.map((t) => (t === 'prometheus' ? '' : windows(t)))]);
+  rows.push([
+    'read back (every metric, count and checksum)',
+    ...present.map((t) => {
+      if (t === 'prometheus') return '';
+      const vs = new Set(runsOf(size, t).map((r) => (r.scheduled?.error ? `FAILED: ${r.scheduled.error.slice(0, 80)}` : verdict(r.scheduled?.verify, false))));
+      return [...vs].join('; ');
+    }),
+  ]);
+  const header = ['last hour, compaction on its schedule', ...present.map((t) => (t === 'prometheus' ? `${TARGET_TITLE[t]} head` : `${TARGET_TITLE[t] ?? t}, scheduled`))];
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
@@ -163,6 +221,15 @@ export function targetChecks(size: SizeResult): string[] {
         if (!Number.isNaN(ours) && !Number.isNaN(prom)) lines.push(`- ${s}: remote_read ${n} series ${kind} ${fmt(ours, 1)} ms vs Prometheus ${fmt(prom, 1)} ms (${fmt(ours / prom, 1)}x): ${yes(ours <= prom)}`);
       }
     }
+    for (const n of [100, 1000]) {
+      for (const kind of [ReadKind.SAMPLES, ReadKind.CHUNKS]) {
+        const ours = med(s, (r) => readMs(r, kind, n, 'scheduled'));
+        const prom = med('prometheus', (r) => readMs(r, kind, n));
+        if (!Number.isNaN(ours) && !Number.isNaN(prom)) {
+          lines.push(`- ${s}: last hour under the compaction schedule, remote_read ${n} series ${kind} ${fmt(ours, 1)} ms vs Prometheus' head ${fmt(prom, 1)} ms (${fmt(ours / prom, 1)}x): ${yes(ours <= prom)}`);
+        }
+      }
+    }
   }
   return lines;
 }
@@ -185,6 +252,16 @@ export function renderReport(c: Combined): string {
       continue;
     }
     out.push(sizeTable(s, c.targets));
+    const sched = scheduledTable(s, c.targets);
+    if (sched !== '') {
+      out.push(
+        '',
+        "**Reads of the last hour under the compaction schedule.** Stratus before the forced compaction: compacted as its schedule would have left it when the payload's last round was written " +
+          "(library default levels, not forced; settled windows in blocks, the rest in segments), restarted, read back; Prometheus from its head, the same selections.",
+        '',
+        sched,
+      );
+    }
     if (s.exitCode !== 0) out.push('', `bench/ingest.ts exited with ${s.exitCode}: some request failed or a read-back differed (see the log).`);
     const checks = targetChecks(s);
     if (checks.length > 0) out.push('', 'Issue targets (medians):', '', ...checks);

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderChart } from '../../../bench/lib/chart-svg.ts';
-import { likeForLike, renderReport, sizeTable, targetChecks, type Combined, type RunFigures, type SizeResult } from '../../../bench/lib/full-report.ts';
+import { likeForLike, renderReport, scheduledTable, sizeTable, targetChecks, type Combined, type RunFigures, type SizeResult } from '../../../bench/lib/full-report.ts';
+import type { ScheduledState } from '../../../bench/lib/scheduled.ts';
+import type { VerifyResult } from '../../../bench/lib/verify.ts';
 
 function run(target: string, i: number, cpu: number, bps: number, variants: Record<string, number>, extra?: number): RunFigures {
   return {
@@ -48,6 +50,45 @@ function size(results: RunFigures[]): SizeResult {
 }
 
 const S = 'without the downsampled (5m, 1h) blocks';
+
+/** A read-back that matched: 3 metrics, 100 samples. */
+const exact: VerifyResult = {
+  sampled: { metric: 'm', series: 1, samples: 10, checksum: 1, expected: { series: 1, samples: 10, checksum: 1 }, countsEqual: true, exact: true },
+  broad: { metricsChecked: 3, metricsTotal: 3, complete: true, samples: 100, expectedSamples: 100, mismatched: [], valuesDiffer: [], seconds: 1 },
+};
+
+/** A scheduled state: `ms` for the 100-series chunk read, `left` segments left beside 5 blocks of 10 minutes. */
+function sched(ms: number, cpu: number, left: number, emulators?: number): ScheduledState {
+  const counts = { jobs: 5, blocksWritten: 5, inputsReplaced: 250, samplesWritten: 2_000_000, objectsDeleted: 0, orphansDeleted: 0 };
+  return {
+    atMs: 1,
+    compactSeconds: 9,
+    compactCpuSeconds: cpu,
+    compactPeakRssBytes: 1,
+    ...(emulators === undefined ? {} : { compactSidecarCpuSeconds: { s3rver: emulators / 2, dynalite: emulators / 2 } }),
+    result: {
+      nowMs: 1,
+      summary: 'x',
+      totals: counts,
+      failed: 0,
+      before: { segments: 250 + left, blocks: 0, blocksByWindow: {} },
+      after: { segments: left, blocks: 5, blocksByWindow: { '10m': 5 } },
+    },
+    verify: exact,
+    reads: [{ kind: 'chunks', series: 100, samples: 24000, checksum: 1, responseBytes: 1, runs: 20, minMs: 1, medianMs: ms, p90Ms: 1, maxMs: 1, selected: 100, expectedSamples: 24000 }],
+  };
+}
+
+/** `sample` with a scheduled state on the Stratus runs. */
+function withScheduled(): SizeResult {
+  const add: Record<string, ScheduledState> = {
+    'stratus 1': sched(5, 10, 60),
+    'stratus 2': sched(7, 12, 60),
+    'stratus 3': sched(6, 11, 60),
+    'stratus-aws 1': sched(20, 30, 61, 8),
+  };
+  return size(sample.data!.results.map((r) => ({ ...r, scheduled: add[`${r.target} ${r.run}`] })));
+}
 const sample = size([
   run('stratus', 1, 2.0, 2.1, { [S]: 1.4 }),
   run('stratus', 2, 3.0, 2.1, { [S]: 1.4 }),
@@ -75,6 +116,36 @@ describe('full-report', () => {
     assert.ok(lines.includes('- stratus: ingest CPU-s/M 2.50 vs VictoriaMetrics 1.20: **not met**'), lines.join('\n'));
     assert.ok(lines.includes('- stratus: bytes/sample after compaction 2.10 all-in vs VictoriaMetrics 3.70: met; like for like 1.40 vs 2.00: met'), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith('- stratus-aws: remote_read 100 series chunks 14.0 ms vs Prometheus 9.0 ms (1.6x): **not met**')), lines.join('\n'));
+  });
+
+  it('tabulates the last hour under the schedule next to Prometheus\' head, and judges it', () => {
+    // Prepare
+    const sz = withScheduled();
+    // Act
+    const md = scheduledTable(sz, ['stratus', 'stratus-aws', 'prometheus', 'victoriametrics']);
+    const checks = targetChecks(sz);
+    // Assess: Stratus columns from the scheduled state, Prometheus' from its head reads; no VictoriaMetrics column.
+    const lines = md.split('\n');
+    assert.equal(lines[0], '| last hour, compaction on its schedule | Stratus local (fs + LevelDB), scheduled | Stratus AWS mode (s3rver + dynalite), scheduled | Prometheus 2.42 head |');
+    const cells = (prefix: string) => lines.find((l) => l.startsWith(`| ${prefix}`))!.split(' | ').slice(1);
+    assert.deepEqual(cells('remote_read 100 series x 1 h, XOR_CHUNKS'), ['5.0 / **6.0** / 7.0', '20.0', '9.0 |']);
+    assert.deepEqual(cells('scheduled compaction'), ['10.00 / **11.00** / 12.00', '30.00', '– |']);
+    assert.deepEqual(cells("&nbsp;&nbsp;emulators' CPU"), ['–', '8.00', '– |']);
+    assert.deepEqual(cells('catalog entries of the hour after it: segments left'), ['60', '61', '– |']);
+    assert.deepEqual(cells('&nbsp;&nbsp;blocks by window'), ['5 x 10m', '5 x 10m', ' |']);
+    assert.deepEqual(cells('read back'), ['all 100 samples, values bit-exact', 'all 100 samples, values bit-exact', ' |']);
+    assert.equal(lines.filter((l) => l.includes('SAMPLES')).length, 0, 'rows without figures are left out');
+    assert.ok(checks.includes("- stratus: last hour under the compaction schedule, remote_read 100 series chunks 6.0 ms vs Prometheus' head 9.0 ms (0.7x): met"), checks.join('\n'));
+    assert.ok(checks.includes("- stratus-aws: last hour under the compaction schedule, remote_read 100 series chunks 20.0 ms vs Prometheus' head 9.0 ms (2.2x): **not met**"), checks.join('\n'));
+  });
+
+  it('has no schedule table without a scheduled state (--no-scheduled, --no-compact)', () => {
+    // Act
+    const md = scheduledTable(sample, ['stratus', 'stratus-aws', 'prometheus']);
+    const report = renderReport({ started: 'x'.repeat(20), finished: 'x'.repeat(20), commit: 'c', machine: sample.data!.machine, load1: { min: 1, median: 1, max: 1, samples: 1 }, targets: ['stratus', 'prometheus'], sizes: [sample, withScheduled()] });
+    // Assess
+    assert.equal(md, '');
+    assert.equal((report.match(/\*\*Reads of the last hour under the compaction schedule\.\*\*/g) ?? []).length, 1, 'one size has it');
   });
 
   it('takes the like-for-like variant of each system', () => {
