@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { compareOrder, type BlockEntry, type CatalogEntry, type Recorded, type SegmentEntry } from '../catalog/catalog.ts';
 import type { TenantStores } from '../tsdb/db.ts';
-import { compareLabels, decodeLabels, encodeLabels, type Labels } from '../labels/labels.ts';
+import { compareLabels, decodeLabels, type Labels } from '../labels/labels.ts';
 import { SeriesIterator } from '../storage/merge.ts';
 import { BlockWriter } from '../block/writer.ts';
 import { ColumnBuffer } from '../block/columns.ts';
@@ -35,6 +35,7 @@ import { DefaultSealDelayMs, sealIndexes } from './seal.ts';
 import { ensureWeekLayout, labelsFromObjects, refreshExpiringIndexes } from './index-refresh.ts';
 import { indexBucketRange, indexBucketsOfDays } from '../index/keys.ts';
 import { maintain, type MaintenanceResult } from './maintenance.ts';
+import { RunCatalog } from './run-catalog.ts';
 import { KeepForever, type RetentionPolicy } from './retention.ts';
 
 export interface CompactorOptions {
@@ -113,10 +114,11 @@ export class Compactor {
   private readonly maintenance: { downsample: boolean; retention: RetentionPolicy };
   private readonly holder = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
 
-  constructor(
-    private readonly s: TenantStores,
-    opts: CompactorOptions = {},
-  ) {
+  /** The tenant's stores, with a catalog whose whole-catalog reads are reused within a run (run-catalog.ts). */
+  private readonly s: TenantStores & { catalog: RunCatalog };
+
+  constructor(stores: TenantStores, opts: CompactorOptions = {}) {
+    this.s = { ...stores, catalog: new RunCatalog(stores.kv) };
     this.levels = opts.levels ?? DefaultLevels;
     checkLevels(this.levels);
     this.graceMs = opts.deleteGraceMs ?? Hour;
@@ -141,6 +143,7 @@ export class Compactor {
       return res;
     }
     res.leased = true;
+    this.s.catalog.reset();
     let lastEntries: Recorded[] = [];
     // Weeks still holding segments 20 days after they ended (compaction was down, or fails on them): keep their label index from expiring.
     const refresh = (entries: readonly Recorded[]) =>
@@ -261,12 +264,10 @@ export class Compactor {
     // The label index is kept per week (lib/index/keys.ts); inputs are recorded per day.
     const buckets = indexBucketsOfDays(inputs.flatMap((r) => r.buckets));
     for (const b of buckets) {
-      const all = await this.s.index.allSeries(b);
-      for (const [hex, s] of missing) {
-        if (s.labels !== undefined) continue;
-        const ls = all.get(hex);
-        if (ls !== undefined) s.labels = encodeLabels(ls);
-      }
+      const want = missing.filter(([, s]) => s.labels === undefined).map(([hex]) => hex);
+      if (want.length === 0) break;
+      const found = await this.s.index.seriesLabels(b, want);
+      for (const [hex, s] of missing) if (s.labels === undefined) s.labels = found.get(hex);
     }
     let still = missing.filter(([, s]) => s.labels === undefined);
     if (still.length > 0) {

@@ -102,10 +102,12 @@ export class Deletions {
     await this.kv.batchPut(groups.map((g) => ({ pk: DeletionsPartition, sk: dueKey(dueMs, g[0]!.id), value: enc.encode(JSON.stringify(g)) })));
   }
 
-  /** Every pending tombstone item, due first. */
-  async pending(): Promise<PendingTombstone[]> {
+  /** Every pending tombstone item, due first; with `dueBy`, only those due at that time (the rest are not read). */
+  async pending(dueBy?: number): Promise<PendingTombstone[]> {
     const out: PendingTombstone[] = [];
-    for await (const it of this.kv.query(DeletionsPartition)) {
+    // Due times lead the sort keys: a range read stops at the first item not yet due.
+    const range = dueBy === undefined ? {} : { end: `${dueKey(dueBy, '')}\u007f` };
+    for await (const it of this.kv.query(DeletionsPartition, range)) {
       out.push({ sk: it.sk, due: Number(it.sk.slice(0, 16)), objects: parseObjects(it.value, it.sk) });
     }
     return out;
@@ -130,7 +132,7 @@ export class Deletions {
       }
       return set;
     };
-    for (const p of await this.pending()) {
+    for (const p of await this.pending(nowMs)) {
       if (p.due > nowMs) break;
       const stale: { pk: string; sk: string }[] = [];
       for (const t of p.objects) {

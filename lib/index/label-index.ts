@@ -20,6 +20,7 @@ import type { Labels } from '../labels/labels.ts';
 import { matchesEmpty, MatchType, setMatches, type Matcher } from '../labels/matcher.ts';
 import { IndexKeys, indexBucketOfDay, isShortened, keyString } from './keys.ts';
 import { intersect, merge, without } from './postings.ts';
+import { KnownLabels } from './known-labels.ts';
 
 const Present = new Uint8Array([1]);
 const Utf8 = new TextEncoder();
@@ -40,6 +41,14 @@ const ReadConcurrency = 32;
 /** Series records asked for in one getMany call by select (bounds the values held at once). */
 const SeriesReadBatch = 5000;
 
+/**
+ * Series whose label bytes {@link LabelIndex.seriesLabels} keeps: ~0.4 KB
+ * each with the maps' overhead, so ~100 MB at most, beside the compaction
+ * function's jobs (up to ~1 GiB of its 1.5 GiB heap). Tenants with more
+ * series in a week read the partition again when it misses.
+ */
+const KnownSeries = 250_000;
+
 /** Buckets whose written names/values this process remembers. */
 const RememberedBuckets = 4;
 
@@ -55,6 +64,9 @@ export class LabelIndex {
    * so they are written once per process instead of once per series.
    */
   private readonly written = new Map<number, Set<string>>();
+
+  /** Label bytes of series read by {@link seriesLabels}, kept across calls. */
+  private readonly known = new KnownLabels(KnownSeries);
 
   constructor(private readonly kv: KVStore) {}
 
@@ -149,6 +161,37 @@ export class LabelIndex {
   }
 
   /** Every series of a bucket with its labels, in id order. */
+  /**
+   * The canonical label bytes of series `ids` in a bucket, for those with
+   * a series record (others are absent from the result). Answers come from
+   * a cache kept across calls (a series id never changes labels): the
+   * compactor asks for nearly the same series every run, and reading the
+   * week's series partition each time cost a strongly consistent read of
+   * every series record per 10-min job. A miss of many ids (or a first
+   * call) reads the partition once; a few misses are point reads.
+   */
+  async seriesLabels(bucket: number, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const week = indexBucketOfDay(bucket);
+    const cached = this.known.week(week);
+    let missing = ids.filter((id) => !cached.has(id));
+    if (missing.length > 0 && (cached.size === 0 || missing.length > Math.max(100, cached.size / 10))) {
+      for await (const it of this.kv.query(IndexKeys.series(week))) this.known.set(week, it.sk, it.value);
+      missing = [];
+    }
+    if (missing.length > 0) {
+      const pk = IndexKeys.series(week);
+      const vals = await kvGetMany(this.kv, missing.map((sk) => ({ pk, sk })));
+      for (let i = 0; i < missing.length; i++) if (vals[i] !== undefined) this.known.set(week, missing[i]!, vals[i]!);
+    }
+    const m = this.known.week(week);
+    const out = new Map<string, Uint8Array>();
+    for (const id of ids) {
+      const v = m.get(id);
+      if (v !== undefined) out.set(id, v);
+    }
+    return out;
+  }
+
   async allSeries(bucket: number): Promise<Map<string, Labels>> {
     const out = new Map<string, Labels>();
     for await (const it of this.kv.query(IndexKeys.series(bucket))) {

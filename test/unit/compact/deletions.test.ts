@@ -88,6 +88,28 @@ describe('tombstones', () => {
     assert.deepEqual(await d.pending(), []);
   });
 
+  it('pending(dueBy) reads only the items due by then; run() carries out those and leaves the rest', async () => {
+    // Prepare: items due at 1000, 1000 (another job), 1001 and 5000.
+    const kv = new MemKVStore();
+    const d = new Deletions(kv);
+    const bucket = new MemBucket();
+    for (const [id, due] of [['a', 1000], ['b', 1000], ['c', 1001], ['e', 5000]] as const) {
+      await bucket.put(`blocks/${id}`, new Uint8Array([1]));
+      await d.schedule([{ id, key: `blocks/${id}`, buckets: [0] }], due);
+    }
+    // Act / Assess
+    const ids = (ps: { objects: Tombstone[] }[]) => ps.flatMap((p) => p.objects.map((t) => t.id));
+    assert.deepEqual(ids(await d.pending(999)), []);
+    assert.deepEqual(ids(await d.pending(1000)), ['a', 'b']);
+    assert.deepEqual(ids(await d.pending(4999)), ['a', 'b', 'c']);
+    assert.deepEqual(ids(await d.pending()), ['a', 'b', 'c', 'e']);
+    assert.equal(await d.run(1001, bucket, new Catalog(kv)), 3);
+    assert.deepEqual(ids(await d.pending()), ['e']);
+    const left: string[] = [];
+    for await (const k of bucket.iter('')) left.push(k);
+    assert.deepEqual(left, ['blocks/e']);
+  });
+
   it('carries out items of the old one-object format', async () => {
     // Prepare: an item as written before grouping, and its object and catalog entry.
     const kv = new MemKVStore();
