@@ -13,8 +13,13 @@
  *    (lib/cost/metered.ts) and cross-checked against the backends' own
  *    request counters; the handler's log lines and EMF cost lines are
  *    counted in bytes, the cost lines' clock following the payload's time;
- * 2. compacts with force, delete grace 0 and downsampling (as the compact
- *    Lambda does), so replaced segments are deleted and the day is sealed;
+ * 2. compacts as a deployment does: while ingesting, every 5 minutes of
+ *    the payload's time (`--schedule`, the stack's default rate), a
+ *    scheduled run (not forced, default levels, settle times and delete
+ *    grace, downsampling on) on the payload's clock; then one forced run
+ *    with delete grace 0 nine days later, so replaced objects are deleted,
+ *    the rest of the hour reaches the 2 h and 1 d levels and the week is
+ *    sealed. Every run's requests are compaction's;
  * 3. sends a few remote_reads (1, 100, 1000 series over the hour);
  * 4. measures what is stored (S3 object bytes; DynamoDB item bytes + 100 B
  *    overhead each, from a Scan).
@@ -39,7 +44,7 @@
  * and may be sealed, as the hourly schedule would do on the Tuesday after
  * it).
  *
- * Flags: --series=10000 --rounds=240 --batches=2000,500 --ttl=on|off --write
+ * Flags: --series=10000 --rounds=240 --batches=2000,500 --ttl=on|off --schedule=5m (0 = one forced run only) --write
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -59,8 +64,9 @@ import { encodeReadRequest, ResponseType } from '../lib/prompb/read.ts';
 import { snappyEncode } from '../lib/prompb/snappy.ts';
 import { nopLogger } from '../lib/util/logger.ts';
 import type { HttpHandler, HttpRequest } from '../lib/server/types.ts';
-import { byOperation, DynamoItemOverheadBytes, meterStores, UsageLedger, type LedgerRow } from '../lib/cost/index.ts';
+import { byOperation, diffRows, DynamoItemOverheadBytes, meterStores, UsageLedger, type LedgerRow } from '../lib/cost/index.ts';
 import { DEFAULT_PARAMS, START_MS, loadOrGenerate, type Payloads } from './lib/payloads.ts';
+import { parseDuration } from '../lib/compact/retention.ts';
 import { labelIndexExpiry } from '../lib/index/expiry.ts';
 import { selectSeries } from './lib/selections.ts';
 import { EnvVars } from '../lib/config/env.ts';
@@ -75,6 +81,7 @@ const series = Number(flags.get('series') ?? DEFAULT_PARAMS.series);
 const rounds = Number(flags.get('rounds') ?? DEFAULT_PARAMS.rounds);
 const batches = (flags.get('batches') ?? '2000,500').split(',').map(Number);
 const ttl = (flags.get('ttl') ?? 'on') !== 'off';
+const scheduleMs = parseDuration(flags.get('schedule') ?? '5m', '--schedule');
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
 function writeRequest(body: Uint8Array): HttpRequest {
@@ -106,6 +113,37 @@ let clock = IngestNow;
 const now = (): number => clock;
 const compactOptions = { force: true, deleteGraceMs: 0, downsample: true, indexItemsExpire: ttl, now } as const;
 
+/**
+ * The scheduled compaction runs of the replay: before request `i` (written
+ * at payload time `atMs`), the runs whose time has come, each on a clock
+ * set to its scheduled time. Returns how many ran.
+ */
+class Schedule {
+  next = START_MS + scheduleMs;
+  runs = 0;
+  async due(storage: Storage, atMs: number): Promise<number> {
+    let n = 0;
+    while (scheduleMs > 0 && atMs >= this.next) {
+      const saved = clock;
+      clock = this.next;
+      try {
+        await compactTenants(storage, { downsample: true, indexItemsExpire: ttl, now });
+      } finally {
+        clock = saved;
+      }
+      this.next += scheduleMs;
+      n++;
+    }
+    this.runs += n;
+    return n;
+  }
+}
+
+/** Payload time at which request `i` of `n` is written (its rounds spread evenly over the span). */
+function payloadTime(i: number, n: number): number {
+  return START_MS + Math.round((i * rounds * 15_000) / n);
+}
+
 const cpuMs = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -126,8 +164,13 @@ async function cpuRun(p: Payloads): Promise<{ steadyCpuMsPerRequest: number; com
   const storage = new Storage({ bucket: new MemBucket(), kv: new MemKVStore() });
   const write = newWriteHandler({ storage, metrics: newRemoteMetrics(), logger: nopLogger });
   const warm = warmRequests(p);
+  const schedule = new Schedule();
   let steadyCpu = 0;
+  let scheduledCpu = 0;
   for (let i = 0; i < p.bodies.length; i++) {
+    const s0 = cpuMs();
+    await schedule.due(storage, payloadTime(i, p.bodies.length));
+    scheduledCpu += cpuMs() - s0;
     const c0 = cpuMs();
     await drain(write, writeRequest(p.bodies[i]!));
     if (i >= warm) steadyCpu += cpuMs() - c0;
@@ -135,7 +178,7 @@ async function cpuRun(p: Payloads): Promise<{ steadyCpuMsPerRequest: number; com
   clock = CompactNow;
   const c0 = cpuMs();
   await compactTenants(storage, compactOptions);
-  const compactCpuMs = cpuMs() - c0;
+  const compactCpuMs = scheduledCpu + cpuMs() - c0;
   clock = IngestNow;
   await storage.close();
   return { steadyCpuMsPerRequest: steadyCpu / (p.bodies.length - warm), compactCpuMs };
@@ -205,32 +248,44 @@ async function awsRun(p: Payloads): Promise<Omit<BatchRun, 'batch' | 'cpu'>> {
     logs.costLineBytes += Buffer.byteLength(l) + 1;
   };
   // The cost lines' clock: the payload's time, request i at i / n of the replayed span.
-  const spanMs = rounds * 15_000;
   let wallMs = START_MS;
   deps.costs = new CostAggregator(CostFlushIntervalMs, () => wallMs);
   try {
     const write = newWriteFunction(deps);
     const warm = warmRequests(p);
     let warmRows: LedgerRow[] = [];
+    // Scheduled compaction runs between the writes: their requests apart from ingest's.
+    const schedule = new Schedule();
+    const scheduled = new UsageLedger();
+    let scheduledWallMs = 0;
     const t0 = performance.now();
     let steadyWallMs = 0;
     for (let i = 0; i < p.bodies.length; i++) {
-      if (i === warm) warmRows = ledger.rows();
-      wallMs = START_MS + Math.round((i * spanMs) / p.bodies.length);
+      if (i === warm) warmRows = diffRows(ledger.rows(), scheduled.rows());
+      wallMs = payloadTime(i, p.bodies.length);
+      const before = ledger.rows();
+      const s0 = performance.now();
+      if ((await schedule.due(storage, wallMs)) > 0) {
+        for (const r of ledger.since(before)) scheduled.record(r);
+        scheduledWallMs += performance.now() - s0;
+      }
       const w0 = performance.now();
       const res = await write(functionUrlEvent('/api/v1/write', p.bodies[i]!, { 'x-prometheus-remote-write-version': '0.1.0' }));
       if ((res.statusCode ?? 0) >= 300) throw new Error(`write ${i}: HTTP ${res.statusCode}: ${res.body}`);
       if (i >= warm) steadyWallMs += performance.now() - w0;
     }
-    const ingestWallS = (performance.now() - t0) / 1000;
-    const ingestRows = ledger.rows();
+    const ingestWallS = (performance.now() - t0 - scheduledWallMs) / 1000;
+    const afterIngest = ledger.rows();
+    const ingestRows = diffRows(afterIngest, scheduled.rows());
     log(`  ingested ${p.index.samples} samples in ${p.bodies.length} requests, ${ingestWallS.toFixed(1)} s; logs ${JSON.stringify(logs)}`);
+    log(`  ${schedule.runs} scheduled compaction runs while ingesting, ${(scheduledWallMs / 1000).toFixed(1)} s`);
 
     clock = CompactNow;
     const c0 = performance.now();
     const summary = await compactTenants(storage, compactOptions);
-    const compactWallS = (performance.now() - c0) / 1000;
-    const compactRows = ledger.since(ingestRows);
+    const compactWallS = (performance.now() - c0 + scheduledWallMs) / 1000;
+    for (const r of ledger.since(afterIngest)) scheduled.record(r);
+    const compactRows = scheduled.rows();
     log(`  compacted in ${compactWallS.toFixed(1)} s: ${JSON.stringify(summary.totals)}`);
 
     const read = newReadHandler({ storage, metrics: newRemoteMetrics(), logger: nopLogger });
@@ -276,6 +331,7 @@ async function awsRun(p: Payloads): Promise<Omit<BatchRun, 'batch' | 'cpu'>> {
       ingestRows,
       warmRows,
       compactRows,
+      compactRuns: schedule.runs + 1,
       ingestWallS,
       steadyWallMsPerRequest: steadyWallMs / (p.bodies.length - warm),
       compactWallS,
