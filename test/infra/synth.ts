@@ -3,7 +3,7 @@
  * cdk.json, so the tests check what `cdk synth` produces. Each test file
  * synthesizes once (bundling is the slow part).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -26,7 +26,10 @@ export function cdkJsonContext(): Record<string, unknown> {
 export function newStratusApp(opts: { bundle: boolean; props?: StratusStackProps }): { app: App; stack: StratusStack } {
   const context: Record<string, unknown> = { ...cdkJsonContext() };
   if (!opts.bundle) context['aws:cdk:bundling-stacks'] = [];
-  const app = new App({ context, outdir: mkdtempSync(join(tmpdir(), 'stratus-cdk-')) });
+  const outdir = mkdtempSync(join(tmpdir(), 'stratus-cdk-'));
+  // The cloud assembly (bundles included) is only read in this process: gone when it exits.
+  process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
+  const app = new App({ context, outdir });
   const stack = new StratusStack(app, 'Stratus', opts.props);
   return { app, stack };
 }

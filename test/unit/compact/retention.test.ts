@@ -23,7 +23,7 @@ import { applyRetention, parseDuration, parseRetentionOverrides, policyFor, type
 import { IndexGcPartition, pendingIndexGc, runIndexGc, scheduleIndexGc } from '../../../lib/compact/index-gc.ts';
 import { BadInputError } from '../../../lib/util/errors.ts';
 import { parseArgs, UsageError } from '../../../lib/server/cli.ts';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Clock, Day, Hour, Minute, objectKeys, storesOn, tombstoneCount } from './helpers.ts';
@@ -271,8 +271,9 @@ describe('index GC', () => {
 });
 
 describe('retention flags', () => {
-  it('parse for serve and compact, with an overrides file', () => {
+  it('parse for serve and compact, with an overrides file', (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'stratus-retention-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'overrides.json');
     writeFileSync(file, '{"t1": {"raw": "7d"}}');
     for (const cmd of ['serve', 'compact']) {
