@@ -210,6 +210,28 @@ export async function readSegmentTable(bkt: BucketReader, key: string, meta?: Se
   return { meta, table: SegmentTable.parse(tail.subarray(0, meta.tableLength), key, crc) };
 }
 
+/**
+ * Reads a whole segment with one request and parses its table: the header,
+ * footer and table CRC are checked as {@link readSegmentTable} checks them.
+ * `data` is a copy of the bytes before the table (header and chunks; chunk
+ * offsets in the table index it directly), so the object read can be freed.
+ * For small segments a reader keeps: one request instead of a table read
+ * and one ranged read per later select.
+ */
+export async function readSegmentObject(bkt: BucketReader, key: string, meta: SegmentMeta): Promise<{ table: SegmentTable; data: Uint8Array }> {
+  const obj = await bkt.getRange(key, 0, meta.size);
+  if (obj.length !== meta.size) throw new CorruptionError(`${key}: object is ${obj.length} bytes, its catalog entry says ${meta.size}`);
+  checkHeader(obj, key);
+  const footer = obj.subarray(meta.size - FooterSize);
+  const fm = parseFooter(footer, meta.size, key);
+  if (fm.tableOffset !== meta.tableOffset || fm.tableLength !== meta.tableLength) {
+    throw new CorruptionError(`${key}: footer disagrees with catalog entry`);
+  }
+  const crc = new DataView(footer.buffer, footer.byteOffset, footer.byteLength).getUint32(12);
+  const table = SegmentTable.parse(obj.subarray(meta.tableOffset, meta.tableOffset + meta.tableLength), key, crc);
+  return { table, data: obj.slice(0, meta.tableOffset) };
+}
+
 /** Checks the 8-byte header of a whole segment. */
 export function checkHeader(obj: Uint8Array, what = 'segment'): void {
   const r = new ByteReader(obj, 0, obj.length, what);

@@ -13,6 +13,7 @@
 import type { Encoding } from '../chunkenc/chunk.ts';
 import type { SourceChunk } from '../storage/merge.ts';
 import { withLength } from '../util/bytes.ts';
+import { ChunkList } from './series-merge.ts';
 
 /** Chunk bytes are copied into arenas of 64 KiB, doubling up to 1 MiB (a larger chunk gets its own). */
 const FirstArenaBytes = 64 * 1024;
@@ -34,13 +35,23 @@ export class BatchChunks {
   private enc = new Uint8Array(64);
   private readonly arenas: Uint8Array[] = [];
   private cur = new Uint8Array(0);
+  /** Buffers referenced by addRef, by arena index. */
+  private readonly refs = new Map<Uint8Array, number>();
+  private lastRef: Uint8Array | undefined;
+  private lastRefArena = 0;
   private used = 0;
+  private curArena = 0;
   private bytes = 0;
-  /** After {@link finish}: chunks of series j are perm[start[j]..start[j+1]). */
+  /** After {@link finish}: chunks of series j are rows start[j]..start[j+1]). */
   private start: Uint32Array | undefined;
-  private perm: Uint32Array | undefined;
 
-  constructor(private readonly numSeries: number) {}
+  constructor(
+    private readonly numSeries: number,
+    /** Chunks expected (the arrays grow past it). */
+    capacity = 64,
+  ) {
+    if (capacity > 64) this.grow(capacity);
+  }
 
   /** Chunks held. */
   get count(): number {
@@ -50,6 +61,37 @@ export class BatchChunks {
   /** Bytes held: chunk bytes, arena slack and the per-chunk arrays. */
   get byteSize(): number {
     return this.bytes + this.series.length * BatchChunkOverheadBytes;
+  }
+
+  /**
+   * Adds a chunk of series `s` (0-based within the batch) written by the
+   * object of rank `order`, without copying: its bytes are `buf[off,
+   * off+len)`, a buffer that must not change (a cached segment's bytes,
+   * lib/tsdb/cached-segment.ts). They are not counted in {@link byteSize}
+   * (the cache holds them anyway).
+   */
+  addRef(s: number, order: number, minTime: number, maxTime: number, encoding: Encoding, buf: Uint8Array, off: number, len: number): void {
+    if (this.start !== undefined) throw new Error('BatchChunks: add after finish');
+    if (this.n === this.series.length) this.grow();
+    const k = this.n++;
+    this.series[k] = s;
+    this.order[k] = order;
+    this.minT[k] = minTime;
+    this.maxT[k] = maxTime;
+    this.enc[k] = encoding;
+    this.len[k] = len;
+    this.off[k] = off;
+    if (buf !== this.lastRef) {
+      let a = this.refs.get(buf);
+      if (a === undefined) {
+        a = this.arenas.length;
+        this.arenas.push(buf);
+        this.refs.set(buf, a);
+      }
+      this.lastRef = buf;
+      this.lastRefArena = a;
+    }
+    this.arena[k] = this.lastRefArena;
   }
 
   /**
@@ -67,27 +109,55 @@ export class BatchChunks {
     this.enc[k] = encoding;
     this.len[k] = data.length;
     if (this.used + data.length > this.cur.length) {
-      this.cur = new Uint8Array(Math.max(Math.min(MaxArenaBytes, FirstArenaBytes * 2 ** Math.min(this.arenas.length, 4)), data.length));
+      this.cur = new Uint8Array(Math.max(Math.min(MaxArenaBytes, FirstArenaBytes * 2 ** Math.min(this.arenas.length - this.refs.size, 4)), data.length));
+      this.curArena = this.arenas.length;
       this.arenas.push(this.cur);
       this.used = 0;
       this.bytes += this.cur.length;
     }
     this.cur.set(data, this.used);
-    this.arena[k] = this.arenas.length - 1;
+    this.arena[k] = this.curArena;
     this.off[k] = this.used;
     this.used += data.length;
   }
 
-  /** Groups the chunks by series (a counting sort); call once, after the last add. */
+  /**
+   * Groups the chunks by series (a counting sort that moves the rows, so
+   * that series j's chunks are rows start[j]..start[j+1]); call once,
+   * after the last add.
+   */
   finish(): void {
     const start = new Uint32Array(this.numSeries + 1);
-    for (let k = 0; k < this.n; k++) start[this.series[k]! + 1]!++;
+    const n = this.n;
+    for (let k = 0; k < n; k++) start[this.series[k]! + 1]!++;
     for (let j = 0; j < this.numSeries; j++) start[j + 1]! += start[j]!;
     const fill = start.slice(0, this.numSeries);
-    const perm = new Uint32Array(this.n);
-    for (let k = 0; k < this.n; k++) perm[fill[this.series[k]!]!++] = k;
+    const order = new Uint32Array(n);
+    const arena = new Uint32Array(n);
+    const off = new Uint32Array(n);
+    const len = new Uint32Array(n);
+    const minT = new Float64Array(n);
+    const maxT = new Float64Array(n);
+    const enc = new Uint8Array(n);
+    for (let k = 0; k < n; k++) {
+      const p = fill[this.series[k]!]!++;
+      order[p] = this.order[k]!;
+      arena[p] = this.arena[k]!;
+      off[p] = this.off[k]!;
+      len[p] = this.len[k]!;
+      minT[p] = this.minT[k]!;
+      maxT[p] = this.maxT[k]!;
+      enc[p] = this.enc[k]!;
+    }
+    this.order = order;
+    this.arena = arena;
+    this.off = off;
+    this.len = len;
+    this.minT = minT;
+    this.maxT = maxT;
+    this.enc = enc;
+    this.series = new Uint32Array(0);
     this.start = start;
-    this.perm = perm;
   }
 
   /** Number of chunks of series `s`. */
@@ -99,9 +169,7 @@ export class BatchChunks {
   /** Appends the chunks of series `s` to `out` as source chunks (their bytes are views of the arenas). */
   pushTo(s: number, out: SourceChunk[]): void {
     const start = this.finished();
-    const perm = this.perm!;
-    for (let p = start[s]!; p < start[s + 1]!; p++) {
-      const k = perm[p]!;
+    for (let k = start[s]!; k < start[s + 1]!; k++) {
       const o = this.off[k]!;
       out.push({
         minTime: this.minT[k]!,
@@ -113,13 +181,37 @@ export class BatchChunks {
     }
   }
 
+  /** Appends the chunks of series `s` to `list` (an own copy; bytes by reference). */
+  listInto(s: number, list: ChunkList): void {
+    const start = this.finished();
+    for (let k = start[s]!; k < start[s + 1]!; k++) {
+      list.push(this.minT[k]!, this.maxT[k]!, this.order[k]!, this.enc[k]!, this.arenas[this.arena[k]!]!, this.off[k]!, this.len[k]!);
+    }
+  }
+
+  /** The chunks of series `s` as a view of the batch's arrays (no copy). */
+  view(s: number): ChunkList {
+    const start = this.finished();
+    return ChunkList.view({
+      first: start[s]!,
+      n: start[s + 1]! - start[s]!,
+      minT: this.minT,
+      maxT: this.maxT,
+      order: this.order,
+      enc: this.enc,
+      off: this.off,
+      len: this.len,
+      arena: this.arena,
+      bufs: this.arenas,
+    });
+  }
+
   private finished(): Uint32Array {
     if (this.start === undefined) throw new Error('BatchChunks: read before finish');
     return this.start;
   }
 
-  private grow(): void {
-    const cap = this.series.length * 2;
+  private grow(cap = this.series.length * 2): void {
     this.series = withLength(this.series, cap);
     this.order = withLength(this.order, cap);
     this.arena = withLength(this.arena, cap);

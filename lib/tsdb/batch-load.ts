@@ -17,12 +17,13 @@
 import type { BlockEntry, CatalogEntry, SegmentEntry } from '../catalog/catalog.ts';
 import { compareLabels, seriesIdFromHex, type Labels } from '../labels/labels.ts';
 import type { Matcher } from '../labels/matcher.ts';
-import { readSegmentTable, verifySeriesData, type SegmentTable } from '../segment/reader.ts';
 import { SeriesIdSize } from '../segment/format.ts';
 import { indexBucketsOfDays } from '../index/keys.ts';
 import type { Encoding } from '../chunkenc/chunk.ts';
 import type { SourceChunk } from '../storage/merge.ts';
 import { BatchChunkOverheadBytes, BatchChunks } from './batch-chunks.ts';
+import { checkSeriesData, loadCachedSegment, type CachedSegment } from './cached-segment.ts';
+import { ChunkList } from './series-merge.ts';
 import { loadBlockIndex, readBlockSeries } from './block-series.ts';
 import { mapLimit } from './appender.ts';
 import type { QuerierDeps } from './querier.ts';
@@ -166,6 +167,21 @@ export class SeriesBatch {
     this.seg.pushTo(j, out);
     return out;
   }
+
+  /** Whether series `j` has chunks (in the range). */
+  hasChunks(j: number): boolean {
+    return this.seg.countOf(j) > 0 || (this.blockChunks[j]?.length ?? 0) > 0;
+  }
+
+  /** The chunks of series `j` as a {@link ChunkList}, in the order of {@link chunksOf} (block chunks first). */
+  listOf(j: number): ChunkList {
+    const b = this.blockChunks[j];
+    if (b === undefined || b.length === 0) return this.seg.view(j);
+    const list = new ChunkList(b.length + this.seg.countOf(j));
+    if (b !== undefined) for (const c of b) list.pushSource(c);
+    this.seg.listInto(j, list);
+    return list;
+  }
 }
 
 /**
@@ -179,7 +195,10 @@ export class SeriesBatch {
  */
 export async function loadBatch(deps: QuerierDeps, plan: SelectPlan, from: number, to: number, xor = false, reverse = false): Promise<SeriesBatch> {
   const series = plan.series.slice(from, to);
-  const seg = new BatchChunks(series.length);
+  // Uncompacted, a series has about one chunk per segment: size the arrays once.
+  let segments = 0;
+  for (const e of plan.entries) if (e.kind === 'segment') segments++;
+  const seg = new BatchChunks(series.length, Math.min(series.length * segments, 1 << 18));
   const blockChunks: (SourceChunk[] | undefined)[] = new Array(series.length);
   let blockBytes = 0;
   // The batch's ids in ascending order, for merging with segment tables (ids
@@ -198,7 +217,7 @@ export async function loadBatch(deps: QuerierDeps, plan: SelectPlan, from: numbe
         return;
       }
       if (series.length === 0) return;
-      const table = await deps.tables.get(deps.cacheScope + entry.id, async () => (await readSegmentTable(deps.bucket, entry.key, entry)).table);
+      const table = await deps.tables.get(deps.cacheScope + entry.id, () => loadCachedSegment(deps.bucket, entry, deps.wholeSegmentBytes));
       const rows: number[] = [];
       const owners: number[] = [];
       findRows(table, sorted!, (row, j) => {
@@ -213,10 +232,11 @@ export async function loadBatch(deps: QuerierDeps, plan: SelectPlan, from: numbe
   return new SeriesBatch(series, seg, blockChunks, blockBytes);
 }
 
-/** The ids of a batch's series in ascending order, back to back, with their batch positions. */
+/** The ids of a batch's series in ascending order, back to back, with their batch positions and 32-bit prefixes. */
 interface SortedIds {
   readonly ids: Uint8Array;
   readonly pos: Uint32Array;
+  readonly prefix: Uint32Array;
 }
 
 function sortIds(series: readonly PlannedSeries[]): SortedIds {
@@ -224,39 +244,21 @@ function sortIds(series: readonly PlannedSeries[]): SortedIds {
   const order = series.map((_, j) => j).sort((a, b) => (series[a]!.id < series[b]!.id ? -1 : series[a]!.id > series[b]!.id ? 1 : 0));
   const ids = new Uint8Array(order.length * SeriesIdSize);
   order.forEach((j, k) => ids.set(seriesIdFromHex(series[j]!.id), k * SeriesIdSize));
-  return { ids, pos: Uint32Array.from(order) };
+  const prefix = new Uint32Array(order.length);
+  for (let k = 0; k < order.length; k++) {
+    const b = k * SeriesIdSize;
+    prefix[k] = ((ids[b]! << 24) | (ids[b + 1]! << 16) | (ids[b + 2]! << 8) | ids[b + 3]!) >>> 0;
+  }
+  return { ids, pos: Uint32Array.from(order), prefix };
 }
 
-/**
- * Calls `hit(row, j)` for every series of the batch present in the table:
- * a merge of the two id-sorted lists when the batch is large next to the
- * table, binary searches otherwise.
- */
-function findRows(table: SegmentTable, batch: SortedIds, hit: (row: number, j: number) => void): void {
-  const n = table.numSeries;
-  const m = batch.pos.length;
+/** Calls `hit(row, j)` for every series of the batch present in the table (one hash probe each). */
+export function findRows(table: CachedSegment, batch: SortedIds, hit: (row: number, j: number) => void): void {
   const want = batch.ids;
-  if (m * 8 < n) {
-    for (let k = 0; k < m; k++) {
-      const row = table.find(want.subarray(k * SeriesIdSize, (k + 1) * SeriesIdSize));
-      if (row >= 0) hit(row, batch.pos[k]!);
-    }
-    return;
-  }
-  const ids = table.ids;
-  let row = 0;
-  for (let k = 0; k < m && row < n; k++) {
-    const wb = k * SeriesIdSize;
-    // Skip the table's smaller ids; c compares the current row with the wanted id.
-    let c = -1;
-    while (row < n) {
-      const rb = row * SeriesIdSize;
-      c = ids[rb]! - want[wb]!;
-      for (let x = 1; c === 0 && x < SeriesIdSize; x++) c = ids[rb + x]! - want[wb + x]!;
-      if (c >= 0) break;
-      row++;
-    }
-    if (c === 0) hit(row++, batch.pos[k]!);
+  const wp = batch.prefix;
+  for (let k = 0; k < wp.length; k++) {
+    const row = table.find(want, k * SeriesIdSize, wp[k]!);
+    if (row >= 0) hit(row, batch.pos[k]!);
   }
 }
 
@@ -264,7 +266,7 @@ function findRows(table: SegmentTable, batch: SortedIds, hit: (row: number, j: n
 async function readChunks(
   deps: QuerierDeps,
   entry: SegmentEntry,
-  table: SegmentTable,
+  table: CachedSegment,
   rows: number[],
   owners: number[],
   mint: number,
@@ -272,6 +274,23 @@ async function readChunks(
   ord: number,
   out: BatchChunks,
 ): Promise<void> {
+  const cached = table.data;
+  if (cached !== undefined) {
+    // The segment's bytes are in the cache: chunks are referenced, not read or copied.
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k]!;
+      table.checkCached(i, entry.key); // the CRC, on first use
+      let pos = table.dataOffset[i]!;
+      for (let c = table.chunkStart[i]!; c < table.chunkStart[i + 1]!; c++) {
+        const len = table.chunkLen[c]!;
+        const minTime = table.chunkMinT[c]!;
+        const maxTime = table.chunkMaxT[c]!;
+        if (maxTime >= mint && minTime <= maxt) out.addRef(owners[k]!, ord, minTime, maxTime, table.chunkEnc[c]! as Encoding, cached, pos, len);
+        pos += len;
+      }
+    }
+    return;
+  }
   // Series data ranges in object order, coalesced into few reads.
   const idx = rows.map((_, k) => k).sort((a, b) => table.dataOffset[rows[a]!]! - table.dataOffset[rows[b]!]!);
   const groups: number[][] = [];
@@ -293,7 +312,7 @@ async function readChunks(
         const i = rows[k]!;
         const start = table.dataOffset[i]! - first;
         const data = buf.subarray(start, start + table.dataLength[i]!);
-        verifySeriesData(table, i, data, entry.key);
+        checkSeriesData(table, i, data, entry.key);
         let pos = 0;
         for (let c = table.chunkStart[i]!; c < table.chunkStart[i + 1]!; c++) {
           const len = table.chunkLen[c]!;

@@ -22,6 +22,7 @@ import { xorNumSamples } from '../chunkenc/xor.ts';
 import { indexBucketsOfDays } from '../index/keys.ts';
 import { XorColumnEncoder } from '../chunkenc/xor-columns.ts';
 import { BatchSizer, loadBatch, planSelect, type SelectPlan, type SeriesBatch } from './batch-load.ts';
+import { ColumnsIterator, mergeChunks, mergeColumns, type ChunkList } from './series-merge.ts';
 import { loadBlockIndex } from './block-series.ts';
 import type { TableCache } from './table-cache.ts';
 import type { PageCache } from './page-cache.ts';
@@ -37,6 +38,8 @@ export interface QuerierDeps {
   cacheScope: string;
   /** Bytes of chunks a select holds at a time (lib/tsdb/batch-load.ts). @default DefaultBatchBytes (128 MiB) */
   batchBytes?: number;
+  /** Segments up to this size are read whole and cached with their chunk bytes (lib/tsdb/cached-segment.ts). @default CachedSegmentMaxBytes (4 MiB) */
+  wholeSegmentBytes?: number;
 }
 
 /** A matching series with its stored chunks from every object. */
@@ -109,7 +112,7 @@ export class BatchedSeriesSet<S> implements SeriesSet<S> {
     private readonly matchers: readonly Matcher[],
     private readonly xor: boolean,
     /** Makes each series handed out; `newBatch` is true for the first one of a batch. */
-    private readonly make: (labels: Labels, chunks: SourceChunk[], mint: number, maxt: number, newBatch: boolean) => S,
+    private readonly make: (labels: Labels, chunks: ChunkList, mint: number, maxt: number, newBatch: boolean) => S,
   ) {}
 
   async next(): Promise<boolean> {
@@ -141,9 +144,8 @@ export class BatchedSeriesSet<S> implements SeriesSet<S> {
         this.fresh = true;
       }
       const j = ++this.j;
-      const chunks = this.batch.chunksOf(j);
-      if (chunks.length === 0) continue;
-      this.cur = this.make(plan.series[this.from + j]!.labels, chunks, mint, maxt, this.fresh);
+      if (!this.batch.hasChunks(j)) continue;
+      this.cur = this.make(plan.series[this.from + j]!.labels, this.batch.listOf(j), mint, maxt, this.fresh);
       this.fresh = false;
       this.stats.series++;
       return true;
@@ -159,16 +161,28 @@ export class BatchedSeriesSet<S> implements SeriesSet<S> {
   }
 }
 
+/**
+ * A merged series. Chunks from segments (rows of the list) are merged by
+ * lib/tsdb/series-merge.ts, without an object per chunk; series of blocks
+ * alone keep merge.ts's path (views of decoded block columns).
+ */
 class MergedSeries implements Series, ColumnarSeries {
   constructor(
     readonly labels: Labels,
-    private readonly chunks: SourceChunk[],
+    private readonly list: ChunkList,
     private readonly mint: number,
     private readonly maxt: number,
   ) {}
 
   iterator(): SampleIterator {
-    return new SeriesIterator(this.chunks, this.mint, this.maxt);
+    if (this.list.rows > 0) {
+      try {
+        return new ColumnsIterator(mergeColumns(this.list, this.mint, this.maxt));
+      } catch {
+        // Corrupt chunk: merge.ts's iterator yields the samples before it, then the error.
+      }
+    }
+    return new SeriesIterator(this.list.toSourceChunks(), this.mint, this.maxt);
   }
 
   /**
@@ -178,17 +192,23 @@ class MergedSeries implements Series, ColumnarSeries {
    * arrays per chunk would cost kilobytes per sample).
    */
   columns(): ColumnSlice[] {
+    const list = this.list;
+    if (list.rows > 0) {
+      const cols = mergeColumns(list, this.mint, this.maxt);
+      return cols.to === 0 ? [] : [cols];
+    }
+    const chunks = list.toSourceChunks();
     let cap = 0;
     let encoded = false;
-    for (const c of this.chunks) {
+    for (const c of chunks) {
       if (c.samples !== undefined) cap += c.samples.to - c.samples.from;
       else {
         encoded = true;
         cap += xorNumSamples(c.data);
       }
     }
-    if (!encoded) return seriesColumns(this.chunks, this.mint, this.maxt);
-    const cols = drainColumns(new SeriesIterator(this.chunks, this.mint, this.maxt), cap);
+    if (!encoded) return seriesColumns(chunks, this.mint, this.maxt);
+    const cols = drainColumns(new SeriesIterator(chunks, this.mint, this.maxt), cap);
     return cols.to === 0 ? [] : [cols];
   }
 }
@@ -272,7 +292,7 @@ export class TenantChunkQuerier extends BaseQuerier implements ChunkQuerier {
     let enc = new XorColumnEncoder();
     return new BatchedSeriesSet(this.deps, this.range(hints), matchers, true, (labels, chunks, mint, maxt, newBatch) => {
       if (newBatch) enc = new XorColumnEncoder();
-      return { labels, chunks: seriesChunks(chunks, mint, maxt, enc) };
+      return { labels, chunks: chunks.rows > 0 ? mergeChunks(chunks, mint, maxt, enc) : seriesChunks(chunks.toSourceChunks(), mint, maxt, enc) };
     });
   }
 }

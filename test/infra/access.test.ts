@@ -73,7 +73,6 @@ describe('IAM grants vs the calls of the deployed handlers', { timeout: 60_000 }
     });
     write = await import('../../functions/remote-write.ts');
     read = await import('../../functions/remote-read.ts');
-    query = await import('../../functions/query-api.ts');
     const { deps } = await import('../../functions/deps.ts');
     // debug: accepted requests log their line (with the ops this test reads) at debug.
     deps.logger = createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l)) });
@@ -133,6 +132,11 @@ describe('IAM grants vs the calls of the deployed handlers', { timeout: 60_000 }
   });
 
   it('answers the query API (query, query_range, series, labels) from the same storage', async () => {
+    // The query function runs in environments of its own: fresh dependencies with cold caches (the reads
+    // above warmed this process's segment cache), loaded before the function's module takes them.
+    const { deps, loadDeps } = await import('../../functions/deps.ts');
+    Object.assign(deps, { ...loadDeps(process.env), logger: deps.logger });
+    query = await import('../../functions/query-api.ts');
     const cases = [
       { path: '/api/v1/query', qs: 'query=sum(up)&time=1700000015', want: '{"resultType":"vector","result":[{"metric":{},"value":[1700000015,"0"]}]}' },
       {
