@@ -34,17 +34,25 @@ export async function openLocalStorage(dataDir: string, decorate: StoreDecorator
   await mkdir(dataDir, { recursive: true });
   const bucket = new FsBucket({ dir: join(dataDir, 'objects') });
   // LevelDB's lock makes this process the only writer of the index store, so
-  // catalog range queries can be answered from memory until a write of this
-  // process touches their range (lib/catalog/query-cache.ts).
-  const kv = new OwnedQueryCache(await LevelKVStore.open({ dir: join(dataDir, 'index') }), { cacheable: isCatalogPartition });
+  // catalog and label-index queries can be answered from memory until a write
+  // of this process touches their range (lib/catalog/query-cache.ts).
+  const kv = new OwnedQueryCache(await LevelKVStore.open({ dir: join(dataDir, 'index') }), { cacheable: isCachedPartition });
   // Concurrent writes share a segment file and its fsyncs (lib/tsdb/group-commit.ts).
   return new Storage({ ...decorate({ bucket, kv }), groupCommit: true });
 }
 
-/** A tenant's catalog partition in the root index store (`<tenant>/catalog`: lib/tsdb/db.ts prefixes each tenant's partitions). */
-function isCatalogPartition(pk: string): boolean {
-  return pk.endsWith(`/${CatalogPartition}`);
+/**
+ * Partitions whose queries local mode answers from memory: a tenant's
+ * catalog (`<tenant>/catalog`: lib/tsdb/db.ts prefixes each tenant's
+ * partitions), and its label index's postings, names and values
+ * (lib/index/keys.ts), which a read of data still in segments queries once
+ * per matcher value; they change only when a series is new in its week.
+ */
+export function isCachedPartition(pk: string): boolean {
+  return pk.endsWith(`/${CatalogPartition}`) || LabelIndexQueried.test(pk);
 }
+
+const LabelIndexQueried = /\/ix\/w[^/]+\/(?:p\/|values\/|names$)/;
 
 /**
  * Wraps the root object store and index store before the storage is built
