@@ -157,7 +157,7 @@ function passThrough(chunks: readonly SourceChunk[], mint: number, maxt: number)
 }
 
 /** Iterates a {@link ColumnSlice}. */
-class ColumnIterator implements ChunkIterator {
+export class ColumnIterator implements ChunkIterator {
   private i: number;
 
   constructor(private readonly c: ColumnSlice) {

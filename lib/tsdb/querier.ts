@@ -17,12 +17,12 @@ import { labelsGet, type Labels } from '../labels/labels.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import type { ChunkQuerier, ChunkSeries, Querier, SampleIterator, SelectHints, Series, SeriesSet } from '../storage/interface.ts';
-import { drainColumns, seriesChunks, seriesColumns, SeriesIterator, type ColumnarSeries, type ColumnSlice, type SourceChunk } from '../storage/merge.ts';
+import { ColumnIterator, drainColumns, seriesChunks, seriesColumns, SeriesIterator, type ColumnarSeries, type ColumnSlice, type SourceChunk } from '../storage/merge.ts';
 import { xorNumSamples } from '../chunkenc/xor.ts';
 import { indexBucketsOfDays } from '../index/keys.ts';
 import { XorColumnEncoder } from '../chunkenc/xor-columns.ts';
 import { BatchSizer, loadBatch, planSelect, type SelectPlan, type SeriesBatch } from './batch-load.ts';
-import { ColumnsIterator, mergeChunks, mergeColumns, type ChunkList } from './series-merge.ts';
+import { mergeChunks, mergeColumns, type ChunkList } from './series-merge.ts';
 import { loadBlockIndex } from './block-series.ts';
 import type { TableCache } from './table-cache.ts';
 import type { PageCache } from './page-cache.ts';
@@ -177,7 +177,7 @@ class MergedSeries implements Series, ColumnarSeries {
   iterator(): SampleIterator {
     if (this.list.rows > 0) {
       try {
-        return new ColumnsIterator(mergeColumns(this.list, this.mint, this.maxt));
+        return new ColumnIterator(mergeColumns(this.list, this.mint, this.maxt));
       } catch {
         // Corrupt chunk: merge.ts's iterator yields the samples before it, then the error.
       }

@@ -366,35 +366,3 @@ export function mergeChunks(list: ChunkList, mint: number, maxt: number, enc: Xo
   }
   return out;
 }
-
-/** Iterates sorted columns (a merged series); `seek` as Prometheus' iterators: stays put when the current sample qualifies. */
-export class ColumnsIterator {
-  private i = -1;
-
-  constructor(private readonly c: ColumnSlice) {
-    this.i = c.from - 1;
-  }
-
-  next(): boolean {
-    if (this.i < this.c.to) this.i++;
-    return this.i < this.c.to;
-  }
-
-  seek(t: number): boolean {
-    if (this.i < this.c.from) this.i = this.c.from;
-    while (this.i < this.c.to && this.c.t[this.i]! < t) this.i++;
-    return this.i < this.c.to;
-  }
-
-  atT(): number {
-    return this.c.t[this.i]!;
-  }
-
-  atV(): number {
-    return this.c.v[this.i]!;
-  }
-
-  err(): Error | null {
-    return null;
-  }
-}

@@ -8,7 +8,8 @@ import { Compactor } from '../../../lib/compact/compactor.ts';
 import { RunCatalog } from '../../../lib/compact/run-catalog.ts';
 import { MemKVStore } from '../../../lib/kvstore/mem.ts';
 import { MemBucket } from '../../../lib/objstore/mem.ts';
-import type { KVQueryOptions, KVStore } from '../../../lib/kvstore/kvstore.ts';
+import type { KVStore } from '../../../lib/kvstore/kvstore.ts';
+import { observedKV } from '../../helpers/observed-kv.ts';
 import type { SegmentEntry } from '../../../lib/catalog/catalog.ts';
 import { Storage, newSeriesEntry } from '../../../lib/tsdb/db.ts';
 import { UlidFactory } from '../../../lib/tsdb/ulid.ts';
@@ -18,20 +19,7 @@ import { Clock, D0, Day, Minute, Model, assertReadsModel, storesOn, writeRequest
 /** The store with its catalog Queries counted. */
 function counting(kv: KVStore): { kv: KVStore; catalogReads: () => number } {
   let n = 0;
-  const wrapped: KVStore = {
-    get: (pk, sk) => kv.get(pk, sk),
-    getMany: (keys) => kv.getMany!(keys),
-    query: (pk: string, opts?: KVQueryOptions) => {
-      if (pk.endsWith('catalog')) n++;
-      return kv.query(pk, opts);
-    },
-    batchPut: (items) => kv.batchPut(items),
-    putIfAbsent: (item) => kv.putIfAbsent(item),
-    replaceIf: (item, expected) => kv.replaceIf(item, expected),
-    batchDelete: (keys) => kv.batchDelete(keys),
-    close: () => kv.close(),
-  };
-  return { kv: wrapped, catalogReads: () => n };
+  return { kv: observedKV(kv, { query: (pk) => void (pk.endsWith('catalog') && n++) }), catalogReads: () => n };
 }
 
 function segment(id: string, t: number): SegmentEntry {

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { LabelIndex } from '../../../lib/index/label-index.ts';
 import { KnownLabels } from '../../../lib/index/known-labels.ts';
 import { MemKVStore } from '../../../lib/kvstore/mem.ts';
-import type { KVKey, KVQueryOptions, KVStore } from '../../../lib/kvstore/kvstore.ts';
+import type { KVStore } from '../../../lib/kvstore/kvstore.ts';
+import { observedKV } from '../../helpers/observed-kv.ts';
 import { encodeLabels, labelsFromPairs } from '../../../lib/labels/labels.ts';
 import { newSeriesEntry } from '../../../lib/tsdb/db.ts';
 import { Compactor } from '../../../lib/compact/compactor.ts';
@@ -17,26 +18,14 @@ import { Clock, D0, Minute, Model, assertReadsModel, storesOn, writeRequests } f
 import { Storage } from '../../../lib/tsdb/db.ts';
 import { MemBucket } from '../../../lib/objstore/mem.ts';
 
-/** A store counting series-partition queries and point reads. */
+/** A store counting week series-partition queries (not the old day layout's) and point reads. */
 function counting(kv: KVStore): { kv: KVStore; queries: () => number; points: () => number } {
   let queries = 0;
   let points = 0;
-  const wrapped: KVStore = {
-    get: (pk, sk) => kv.get(pk, sk),
-    getMany: async (keys: readonly KVKey[]) => {
-      points += keys.filter((k) => k.pk.endsWith('/series')).length;
-      return kv.getMany!(keys);
-    },
-    query: (pk: string, opts?: KVQueryOptions) => {
-      if (/ix\/w[^/]*\/series$/.test(pk)) queries++; // week series partitions (not the old day layout's)
-      return kv.query(pk, opts);
-    },
-    batchPut: (items) => kv.batchPut(items),
-    putIfAbsent: (item) => kv.putIfAbsent(item),
-    replaceIf: (item, expected) => kv.replaceIf(item, expected),
-    batchDelete: (keys) => kv.batchDelete(keys),
-    close: () => kv.close(),
-  };
+  const wrapped = observedKV(kv, {
+    query: (pk) => void (/ix\/w[^/]*\/series$/.test(pk) && queries++),
+    getMany: (keys) => void (points += keys.filter((k) => k.pk.endsWith('/series')).length),
+  });
   return { kv: wrapped, queries: () => queries, points: () => points };
 }
 
