@@ -49,6 +49,13 @@ const SeriesReadBatch = 5000;
  */
 const KnownSeries = 250_000;
 
+/**
+ * Series whose decoded labels {@link LabelIndex.select} keeps (~1 KB each):
+ * a read of data still in segments then reads no series records for the
+ * series it read before (a BatchGetItem per 100 in DynamoDB).
+ */
+const SelectedSeries = 50_000;
+
 /** Buckets whose written names/values this process remembers. */
 const RememberedBuckets = 4;
 
@@ -67,6 +74,8 @@ export class LabelIndex {
 
   /** Label bytes of series read by {@link seriesLabels}, kept across calls. */
   private readonly known = new KnownLabels(KnownSeries);
+  /** Decoded labels of series records {@link select} read, kept across calls. */
+  private readonly selected = new KnownLabels<Labels>(SelectedSeries);
 
   constructor(private readonly kv: KVStore) {}
 
@@ -173,23 +182,31 @@ export class LabelIndex {
   async seriesLabels(bucket: number, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
     const week = indexBucketOfDay(bucket);
     const cached = this.known.week(week);
-    let missing = ids.filter((id) => !cached.has(id));
-    if (missing.length > 0 && (cached.size === 0 || missing.length > Math.max(100, cached.size / 10))) {
-      for await (const it of this.kv.query(IndexKeys.series(week))) this.known.set(week, it.sk, it.value);
-      missing = [];
+    // Found labels go to the answer directly: the cache may drop entries as it fills (its bound).
+    const found = new Map<string, Uint8Array>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const v = cached.get(id);
+      if (v !== undefined) found.set(id, v);
+      else missing.push(id);
     }
-    if (missing.length > 0) {
+    if (missing.length > 0 && (cached.size === 0 || missing.length > Math.max(100, cached.size / 10))) {
+      const want = new Set(missing);
+      for await (const it of this.kv.query(IndexKeys.series(week))) {
+        this.known.set(week, it.sk, it.value);
+        if (want.has(it.sk)) found.set(it.sk, it.value);
+      }
+    } else if (missing.length > 0) {
       const pk = IndexKeys.series(week);
       const vals = await kvGetMany(this.kv, missing.map((sk) => ({ pk, sk })));
-      for (let i = 0; i < missing.length; i++) if (vals[i] !== undefined) this.known.set(week, missing[i]!, vals[i]!);
+      for (let i = 0; i < missing.length; i++) {
+        const v = vals[i];
+        if (v === undefined) continue;
+        this.known.set(week, missing[i]!, v);
+        found.set(missing[i]!, v);
+      }
     }
-    const m = this.known.week(week);
-    const out = new Map<string, Uint8Array>();
-    for (const id of ids) {
-      const v = m.get(id);
-      if (v !== undefined) out.set(id, v);
-    }
-    return out;
+    return found;
   }
 
   async allSeries(bucket: number): Promise<Map<string, Labels>> {
@@ -245,16 +262,33 @@ export class LabelIndex {
       return out;
     }
     const pk = IndexKeys.series(bucket);
+    // Series records read before come from the cache ({@link KnownLabels}: an id never changes labels).
+    const week = indexBucketOfDay(bucket);
+    const known = this.selected.week(week);
+    const found = new Map<string, Labels>();
+    const unknown: string[] = [];
+    for (const id of ids) {
+      const ls = known.get(id);
+      if (ls !== undefined) found.set(id, ls);
+      else unknown.push(id);
+    }
     // Batched reads (DynamoDB: BatchGetItems of 100), a bounded slice at a time.
-    for (let i = 0; i < ids.length; i += SeriesReadBatch) {
-      const batch = ids.slice(i, i + SeriesReadBatch);
+    for (let i = 0; i < unknown.length; i += SeriesReadBatch) {
+      const batch = unknown.slice(i, i + SeriesReadBatch);
       const vals = await kvGetMany(this.kv, batch.map((id) => ({ pk, sk: id })));
       for (let k = 0; k < batch.length; k++) {
         const v = vals[k];
         // A missing record means the series' write did not finish indexing
         // (its segment is then not in the catalog either): skip it.
-        if (v !== undefined) out.set(batch[k]!, decodeLabels(v, 0, v.length));
+        if (v === undefined) continue;
+        const ls = decodeLabels(v, 0, v.length);
+        this.selected.set(week, batch[k]!, ls);
+        found.set(batch[k]!, ls);
       }
+    }
+    for (const id of ids) {
+      const ls = found.get(id);
+      if (ls !== undefined) out.set(id, ls);
     }
     return out;
   }

@@ -10,7 +10,8 @@ import { KnownLabels } from '../../../lib/index/known-labels.ts';
 import { MemKVStore } from '../../../lib/kvstore/mem.ts';
 import type { KVStore } from '../../../lib/kvstore/kvstore.ts';
 import { observedKV } from '../../helpers/observed-kv.ts';
-import { encodeLabels, labelsFromPairs } from '../../../lib/labels/labels.ts';
+import { encodeLabels, labelsFromPairs, labelsToString, type Labels } from '../../../lib/labels/labels.ts';
+import { MatchType, newMatcher } from '../../../lib/labels/matcher.ts';
 import { newSeriesEntry } from '../../../lib/tsdb/db.ts';
 import { Compactor } from '../../../lib/compact/compactor.ts';
 import { UlidFactory } from '../../../lib/tsdb/ulid.ts';
@@ -69,6 +70,37 @@ describe('LabelIndex.seriesLabels', () => {
     assert.deepEqual([[...k.week(10).keys()], [...k.week(20).keys()], [...k.week(30).keys()]], [[], ['c'], ['d', 'e', 'f']]);
     k.set(30, 'f', b); // already known: no change
     assert.equal(k.size, 4);
+  });
+
+  it('KnownLabels drops the oldest entries of one week that alone is over the bound', () => {
+    const k = new KnownLabels<number>(3);
+    for (const [i, id] of ['a', 'b', 'c', 'd', 'e'].entries()) k.set(7, id, i);
+    assert.equal(k.size, 3);
+    assert.deepEqual([...k.week(7)], [['c', 2], ['d', 3], ['e', 4]]);
+  });
+
+  it('select reads series records only for series it has not read before', async () => {
+    // Prepare: 30 series of two jobs.
+    const c = counting(new MemKVStore());
+    const idx = new LabelIndex(c.kv);
+    const day = D0;
+    const mk = (job: string, i: number) => newSeriesEntry(labelsFromPairs({ __name__: 'm', job, i: String(i) }));
+    const a = Array.from({ length: 20 }, (_, i) => mk('a', i));
+    await idx.add(a.map((s) => ({ bucket: day, id: s.id, labels: s.labels, canonical: s.canonical })));
+    const sel = [newMatcher(MatchType.Equal, 'job', 'a')];
+    const names = (m: Map<string, Labels>) => [...m.values()].map((l) => labelsToString(l)).sort();
+    // Act / Assess: the first select reads 20 records, the second none; a new series is read alone.
+    const first = await idx.select(day, sel);
+    assert.equal(c.points(), 20);
+    assert.deepEqual(names(await idx.select(day, sel)), names(first));
+    assert.equal(c.points(), 20);
+    const late = mk('a', 99);
+    await idx.add([{ bucket: day, id: late.id, labels: late.labels, canonical: late.canonical }]);
+    const third = await idx.select(day, sel);
+    assert.equal(c.points(), 21);
+    assert.deepEqual(names(third), [...names(first), labelsToString(late.labels)].sort());
+    // In postings (id) order, cached and newly read alike.
+    assert.deepEqual([...third.keys()], [...third.keys()].sort());
   });
 
   it('scheduled compaction runs of consecutive 10-min windows read the series partition once', async () => {
