@@ -22,6 +22,19 @@ export class KnownLabels<V = Uint8Array> {
     return m;
   }
 
+  /** The cached labels of `ids` in `week` (`found`), and the ids not cached, in their order (`missing`). */
+  lookup(week: number, ids: readonly string[]): { found: Map<string, V>; missing: string[] } {
+    const m = this.week(week);
+    const found = new Map<string, V>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const v = m.get(id);
+      if (v !== undefined) found.set(id, v);
+      else missing.push(id);
+    }
+    return { found, missing };
+  }
+
   /** Remembers `labels` of series `id` in `week`. */
   set(week: number, id: string, labels: V): void {
     const m = this.week(week);

@@ -169,7 +169,6 @@ export class LabelIndex {
     return out;
   }
 
-  /** Every series of a bucket with its labels, in id order. */
   /**
    * The canonical label bytes of series `ids` in a bucket, for those with
    * a series record (others are absent from the result). Answers come from
@@ -181,16 +180,10 @@ export class LabelIndex {
    */
   async seriesLabels(bucket: number, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
     const week = indexBucketOfDay(bucket);
-    const cached = this.known.week(week);
+    const cachedSize = this.known.week(week).size;
     // Found labels go to the answer directly: the cache may drop entries as it fills (its bound).
-    const found = new Map<string, Uint8Array>();
-    const missing: string[] = [];
-    for (const id of ids) {
-      const v = cached.get(id);
-      if (v !== undefined) found.set(id, v);
-      else missing.push(id);
-    }
-    if (missing.length > 0 && (cached.size === 0 || missing.length > Math.max(100, cached.size / 10))) {
+    const { found, missing } = this.known.lookup(week, ids);
+    if (missing.length > 0 && (cachedSize === 0 || missing.length > Math.max(100, cachedSize / 10))) {
       const want = new Set(missing);
       for await (const it of this.kv.query(IndexKeys.series(week))) {
         this.known.set(week, it.sk, it.value);
@@ -209,6 +202,7 @@ export class LabelIndex {
     return found;
   }
 
+  /** Every series of a bucket with its labels, in id order. */
   async allSeries(bucket: number): Promise<Map<string, Labels>> {
     const out = new Map<string, Labels>();
     for await (const it of this.kv.query(IndexKeys.series(bucket))) {
@@ -264,14 +258,7 @@ export class LabelIndex {
     const pk = IndexKeys.series(bucket);
     // Series records read before come from the cache ({@link KnownLabels}: an id never changes labels).
     const week = indexBucketOfDay(bucket);
-    const known = this.selected.week(week);
-    const found = new Map<string, Labels>();
-    const unknown: string[] = [];
-    for (const id of ids) {
-      const ls = known.get(id);
-      if (ls !== undefined) found.set(id, ls);
-      else unknown.push(id);
-    }
+    const { found, missing: unknown } = this.selected.lookup(week, ids);
     // Batched reads (DynamoDB: BatchGetItems of 100), a bounded slice at a time.
     for (let i = 0; i < unknown.length; i += SeriesReadBatch) {
       const batch = unknown.slice(i, i + SeriesReadBatch);

@@ -63,14 +63,8 @@ export class BatchChunks {
     return this.bytes + this.series.length * BatchChunkOverheadBytes;
   }
 
-  /**
-   * Adds a chunk of series `s` (0-based within the batch) written by the
-   * object of rank `order`, without copying: its bytes are `buf[off,
-   * off+len)`, a buffer that must not change (a cached segment's bytes,
-   * lib/tsdb/cached-segment.ts). They are not counted in {@link byteSize}
-   * (the cache holds them anyway).
-   */
-  addRef(s: number, order: number, minTime: number, maxTime: number, encoding: Encoding, buf: Uint8Array, off: number, len: number): void {
+  /** A new row with a chunk's fields but its bytes' place (arena, offset), which the caller sets. */
+  private row(s: number, order: number, minTime: number, maxTime: number, encoding: Encoding, len: number): number {
     if (this.start !== undefined) throw new Error('BatchChunks: add after finish');
     if (this.n === this.series.length) this.grow();
     const k = this.n++;
@@ -80,6 +74,18 @@ export class BatchChunks {
     this.maxT[k] = maxTime;
     this.enc[k] = encoding;
     this.len[k] = len;
+    return k;
+  }
+
+  /**
+   * Adds a chunk of series `s` (0-based within the batch) written by the
+   * object of rank `order`, without copying: its bytes are `buf[off,
+   * off+len)`, a buffer that must not change (a cached segment's bytes,
+   * lib/tsdb/cached-segment.ts). They are not counted in {@link byteSize}
+   * (the cache holds them anyway).
+   */
+  addRef(s: number, order: number, minTime: number, maxTime: number, encoding: Encoding, buf: Uint8Array, off: number, len: number): void {
+    const k = this.row(s, order, minTime, maxTime, encoding, len);
     this.off[k] = off;
     if (buf !== this.lastRef) {
       let a = this.refs.get(buf);
@@ -99,15 +105,7 @@ export class BatchChunks {
    * object of rank `order`; `data` is copied.
    */
   add(s: number, order: number, minTime: number, maxTime: number, encoding: Encoding, data: Uint8Array): void {
-    if (this.start !== undefined) throw new Error('BatchChunks: add after finish');
-    if (this.n === this.series.length) this.grow();
-    const k = this.n++;
-    this.series[k] = s;
-    this.order[k] = order;
-    this.minT[k] = minTime;
-    this.maxT[k] = maxTime;
-    this.enc[k] = encoding;
-    this.len[k] = data.length;
+    const k = this.row(s, order, minTime, maxTime, encoding, data.length);
     if (this.used + data.length > this.cur.length) {
       this.cur = new Uint8Array(Math.max(Math.min(MaxArenaBytes, FirstArenaBytes * 2 ** Math.min(this.arenas.length - this.refs.size, 4)), data.length));
       this.curArena = this.arenas.length;
