@@ -21,7 +21,7 @@
  * Lambdas, other containers and the compactor write DynamoDB); there the
  * catalog must be read from the store, strongly consistent, every time.
  */
-import type { KVItem, KVKey, KVQueryOptions, KVStore } from '../kvstore/kvstore.ts';
+import type { KVItem, KVKey, KVKeyList, KVQueryOptions, KVStore } from '../kvstore/kvstore.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 
 /** Options of {@link OwnedQueryCache}. */
@@ -37,7 +37,10 @@ export interface OwnedQueryCacheOptions {
 interface CachedAnswer {
   readonly pk: string;
   readonly opts: KVQueryOptions;
-  readonly items: readonly { sk: string; value: Uint8Array }[];
+  /** The answer's sort keys, values and value lengths, index for index. */
+  readonly keys: readonly string[];
+  readonly values: readonly Uint8Array[];
+  readonly valueLengths: readonly number[];
   readonly bytes: number;
 }
 
@@ -80,30 +83,56 @@ export class OwnedQueryCache implements KVStore {
       return;
     }
     const key = optionsKey(opts);
-    const hit = this.#byPk.get(pk)?.get(key);
+    const hit = this.#hit(pk, key);
     if (hit !== undefined) {
-      this.hits++;
-      this.#lru.delete(hit);
-      this.#lru.set(hit, true);
       // Copies: callers own what a query yields.
-      for (const it of hit.items) yield { pk, sk: it.sk, value: it.value.slice() };
+      for (let i = 0; i < hit.keys.length; i++) yield { pk, sk: hit.keys[i]!, value: hit.values[i]!.slice() };
       return;
     }
     const epoch = this.#epoch.get(pk) ?? 0;
     const quiet = (this.#inFlight.get(pk) ?? 0) === 0;
-    const items: { sk: string; value: Uint8Array }[] = [];
+    const keys: string[] = [];
+    const values: Uint8Array[] = [];
+    const valueLengths: number[] = [];
     let bytes = 0;
     let keep = quiet;
     for await (const it of this.store.query(pk, opts)) {
       if (keep) {
-        items.push({ sk: it.sk, value: it.value.slice() });
+        keys.push(it.sk);
+        values.push(it.value.slice());
+        valueLengths.push(it.value.length);
         bytes += it.value.length + it.sk.length * 2 + ItemOverheadBytes;
-        if (items.length > this.#maxItems) keep = false;
+        if (keys.length > this.#maxItems) keep = false;
       }
       yield it;
     }
     // Reached only when the caller read the whole answer.
-    if (keep && (this.#epoch.get(pk) ?? 0) === epoch && (this.#inFlight.get(pk) ?? 0) === 0) this.#remember({ pk, opts: { ...opts }, items, bytes }, key);
+    if (keep && (this.#epoch.get(pk) ?? 0) === epoch && (this.#inFlight.get(pk) ?? 0) === 0) {
+      this.#remember({ pk, opts: { ...opts }, keys, values, valueLengths, bytes }, key);
+    }
+  }
+
+  /** A cached answer's keys in one step; a miss reads (and caches) through {@link query}. */
+  async queryKeys(pk: string, opts: KVQueryOptions = {}): Promise<KVKeyList> {
+    const hit = this.opts.cacheable(pk) ? this.#hit(pk, optionsKey(opts)) : undefined;
+    if (hit !== undefined) return { keys: hit.keys.slice(), valueLengths: hit.valueLengths.slice() };
+    const keys: string[] = [];
+    const valueLengths: number[] = [];
+    for await (const it of this.query(pk, opts)) {
+      keys.push(it.sk);
+      valueLengths.push(it.value.length);
+    }
+    return { keys, valueLengths };
+  }
+
+  /** The cached answer of (pk, options key), marked as just used; undefined if none. */
+  #hit(pk: string, key: string): CachedAnswer | undefined {
+    const hit = this.#byPk.get(pk)?.get(key);
+    if (hit === undefined) return undefined;
+    this.hits++;
+    this.#lru.delete(hit);
+    this.#lru.set(hit, true);
+    return hit;
   }
 
   batchPut(items: readonly KVItem[]): Promise<void> {

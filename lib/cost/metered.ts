@@ -22,7 +22,7 @@
  * the caller abandons mid-page is charged for the items it consumed only.
  */
 import type { Bucket, ObjectAttributes } from '../objstore/bucket.ts';
-import { kvGetMany, type KVItem, type KVKey, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
+import { kvGetMany, kvQueryKeys, type KVItem, type KVKey, type KVKeyList, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
 import { TenantsPartition, tenantIndexPrefix, tenantObjectPrefix } from '../tsdb/db.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 import { DynamoBatchWriteItems, DynamoQueryPageBytes, S3ListPageKeys, dynamoItemBytes, readUnits, utf8Length, writeUnits } from './model.ts';
@@ -270,15 +270,43 @@ class MeteredKVStore implements KVStore {
   }
 
   async *query(pk: string, opts: KVQueryOptions = {}): AsyncIterable<KVItem> {
-    // DynamoKVStore sends nothing for queries that cannot match.
-    if (opts.limit === 0 || opts.end === '') {
+    const page = this.#queryPages(pk, opts);
+    if (page === undefined) {
       yield* this.inner.query(pk, opts);
       return;
     }
-    if (opts.prefix === undefined && opts.start !== undefined && opts.start !== '' && opts.end !== undefined && compareUtf8(opts.start, opts.end) > 0) {
-      yield* this.inner.query(pk, opts);
-      return;
+    try {
+      for await (const it of this.inner.query(pk, opts)) {
+        page.item(it.sk, it.value.length);
+        yield it;
+      }
+    } finally {
+      page.close();
     }
+  }
+
+  /** Charged as {@link query}, the items counted from the key list. */
+  async queryKeys(pk: string, opts: KVQueryOptions = {}): Promise<KVKeyList> {
+    const page = this.#queryPages(pk, opts);
+    if (page === undefined) return kvQueryKeys(this.inner, pk, opts);
+    try {
+      const list = await kvQueryKeys(this.inner, pk, opts);
+      for (let i = 0; i < list.keys.length; i++) page.item(list.keys[i]!, list.valueLengths[i]!);
+      return list;
+    } finally {
+      page.close();
+    }
+  }
+
+  /**
+   * The charge of one query, page by page as DynamoKVStore's Query
+   * requests would split it: `item` per item answered, `close` at the
+   * end. Undefined for queries that cannot match, for which DynamoKVStore
+   * sends nothing.
+   */
+  #queryPages(pk: string, opts: KVQueryOptions): { item(sk: string, valueBytes: number): void; close(): void } | undefined {
+    if (opts.limit === 0 || opts.end === '') return undefined;
+    if (opts.prefix === undefined && opts.start !== undefined && opts.start !== '' && opts.end !== undefined && compareUtf8(opts.start, opts.end) > 0) return undefined;
     const tenant = tenantOfIndexKey(pk, '');
     const scope = scopeOfIndexKey(pk);
     let pageBytes = 0;
@@ -288,18 +316,16 @@ class MeteredKVStore implements KVStore {
       pageBytes = 0;
       pageItems = 0;
     };
-    try {
-      for await (const it of this.inner.query(pk, opts)) {
-        const size = dynamoItemBytes(it.pk, it.sk, it.value.length);
-        this.#remember(pk, it.sk, size);
+    return {
+      item: (sk, valueBytes) => {
+        const size = dynamoItemBytes(pk, sk, valueBytes);
+        this.#remember(pk, sk, size);
         if (pageItems > 0 && pageBytes + size > DynamoQueryPageBytes) closePage();
         pageBytes += size;
         pageItems++;
-        yield it;
-      }
-    } finally {
-      closePage();
-    }
+      },
+      close: closePage,
+    };
   }
 
   async batchPut(items: readonly KVItem[]): Promise<void> {

@@ -14,12 +14,12 @@
  * its series record, so a present series record means the series is fully
  * indexed for that bucket (`hasSeriesMany` relies on it).
  */
-import { kvGetMany, type KVItem, type KVStore } from '../kvstore/kvstore.ts';
+import { kvGetMany, kvQueryKeys, type KVItem, type KVStore } from '../kvstore/kvstore.ts';
 import { decodeLabels } from '../labels/labels.ts';
 import type { Labels } from '../labels/labels.ts';
 import { matchesEmpty, MatchType, setMatches, type Matcher } from '../labels/matcher.ts';
 import { IndexKeys, indexBucketOfDay, isShortened, keyString } from './keys.ts';
-import { intersect, merge, without } from './postings.ts';
+import { intersectUnions, merge, without } from './postings.ts';
 import { KnownLabels } from './known-labels.ts';
 
 const Present = new Uint8Array([1]);
@@ -164,9 +164,7 @@ export class LabelIndex {
 
   /** Sorted ids of the series with label pair name=value in a bucket. */
   async postings(bucket: number, name: string, value: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const it of this.kv.query(IndexKeys.postings(bucket, name, value))) out.push(it.sk);
-    return out;
+    return (await kvQueryKeys(this.kv, IndexKeys.postings(bucket, name, value))).keys;
   }
 
   /**
@@ -241,13 +239,12 @@ export class LabelIndex {
       all = await this.allSeries(bucket);
       ids = [...all.keys()];
     } else {
-      const lists = await Promise.all(positive.map((m) => this.postingsMatching(bucket, m, true)));
-      ids = intersect(lists);
+      ids = intersectUnions(await Promise.all(positive.map((m) => this.postingsMatching(bucket, m, true))));
     }
     for (const m of subtract) {
       if (ids.length === 0) break;
       // Series that have the label with a value the matcher rejects.
-      ids = without(ids, await this.postingsMatching(bucket, m, false));
+      ids = without(ids, merge(await this.postingsMatching(bucket, m, false)));
     }
 
     const out = new Map<string, Labels>();
@@ -281,25 +278,23 @@ export class LabelIndex {
   }
 
   /**
-   * Union of postings of the label values `v` of `m.name` for which
-   * `m.matches(v) === want`.
+   * The postings of the label values `v` of `m.name` for which
+   * `m.matches(v) === want`, a list per value (their union is the answer).
    */
-  private async postingsMatching(bucket: number, m: Matcher, want: boolean): Promise<string[]> {
+  private async postingsMatching(bucket: number, m: Matcher, want: boolean): Promise<string[][]> {
     if (want) {
-      if (m.type === MatchType.Equal) return this.postings(bucket, m.name, m.value);
+      if (m.type === MatchType.Equal) return [await this.postings(bucket, m.name, m.value)];
       const set = setMatches(m);
-      if (set !== undefined) {
-        return merge(await Promise.all(set.map((v) => this.postings(bucket, m.name, v))));
-      }
+      if (set !== undefined) return Promise.all(set.map((v) => this.postings(bucket, m.name, v)));
     } else if (m.type === MatchType.NotEqual) {
-      return this.postings(bucket, m.name, m.value);
+      return [await this.postings(bucket, m.name, m.value)];
     }
     const values = (await this.labelValues(bucket, m.name)).filter((v) => m.matches(v) === want);
     const lists: string[][] = [];
     for (let i = 0; i < values.length; i += ReadConcurrency) {
       lists.push(...(await Promise.all(values.slice(i, i + ReadConcurrency).map((v) => this.postings(bucket, m.name, v)))));
     }
-    return merge(lists);
+    return lists;
   }
 }
 

@@ -32,14 +32,82 @@ export function intersect(lists: readonly (readonly string[])[]): string[] {
   return acc === sorted[0] ? [...acc] : (acc as string[]);
 }
 
-/** Ids present in any list, sorted and unique. */
+/**
+ * Ids present in any list, sorted and unique. Each list must be sorted and
+ * unique (postings are). Lists are merged pairwise, round by round: each id
+ * is compared about log2(lists) times, not log2(ids) as by sorting them all.
+ */
 export function merge(lists: readonly (readonly string[])[]): string[] {
-  if (lists.length === 0) return [];
-  if (lists.length === 1) return [...lists[0]!];
-  const all = lists.flat().sort();
+  let round = lists.filter((l) => l.length > 0);
+  if (round.length === 0) return [];
+  if (round.length === 1) return [...round[0]!];
+  while (round.length > 1) {
+    const next: string[][] = [];
+    for (let k = 0; k + 1 < round.length; k += 2) next.push(mergeTwo(round[k]!, round[k + 1]!));
+    if (round.length % 2 === 1) next.push(round[round.length - 1]! as string[]);
+    round = next;
+  }
+  return round[0]! as string[];
+}
+
+function mergeTwo(a: readonly string[], b: readonly string[]): string[] {
   const out: string[] = [];
-  for (const id of all) if (out.length === 0 || out[out.length - 1] !== id) out.push(id);
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) {
+      out.push(x);
+      i++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
   return out;
+}
+
+/**
+ * Ids present in at least one list of every group: the intersection of the
+ * groups' unions (a matcher's postings are the union of its values'). The
+ * smallest union is built; a larger group is then merged and intersected
+ * only if that is cheaper than looking each id still wanted up in each of
+ * its lists by binary search, as with `{instance=~"<25 hosts>"}` beside a
+ * metric name matching 100 series. Each list must be sorted and unique.
+ */
+export function intersectUnions(groups: readonly (readonly (readonly string[])[])[]): string[] {
+  if (groups.length === 0) return [];
+  const sized = groups.map((lists) => ({ lists, total: lists.reduce((n, l) => n + l.length, 0) })).sort((a, b) => a.total - b.total);
+  let acc = merge(sized[0]!.lists);
+  for (let g = 1; g < sized.length && acc.length > 0; g++) {
+    const { lists, total } = sized[g]!;
+    // Comparisons either way, roughly: lookups cost log2 of a list's length per list and id.
+    const lookups = acc.length * lists.length * Math.log2(2 + total / lists.length);
+    const merging = total * Math.log2(2 + lists.length) + acc.length;
+    if (merging <= lookups) {
+      acc = intersect([acc, merge(lists)]);
+      continue;
+    }
+    const kept: string[] = [];
+    for (const id of acc) {
+      for (const l of lists) {
+        const at = seek(l, id, 0);
+        if (at < l.length && l[at] === id) {
+          kept.push(id);
+          break;
+        }
+      }
+    }
+    acc = kept;
+  }
+  return acc;
 }
 
 /** Ids of `a` that are not in `b`. */

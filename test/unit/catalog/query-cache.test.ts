@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemKVStore } from '../../../lib/kvstore/mem.ts';
-import type { KVItem, KVQueryOptions, KVStore } from '../../../lib/kvstore/kvstore.ts';
+import { kvQueryKeys, type KVItem, type KVQueryOptions, type KVStore } from '../../../lib/kvstore/kvstore.ts';
 import { inRange, OwnedQueryCache } from '../../../lib/catalog/query-cache.ts';
 import { openLocalStorage } from '../../../lib/server/app.ts';
 import { Compactor } from '../../../lib/compact/compactor.ts';
@@ -90,6 +90,9 @@ describe('OwnedQueryCache', () => {
           const opts = pick(Queries);
           const qpk = rnd() < 0.9 ? 'cat' : 'other';
           assert.deepEqual(await answer(kv, qpk, opts), await answer(ref, qpk, opts), `seed ${seed} step ${step} ${qpk} ${JSON.stringify(opts)}`);
+          // The keys-only answer too (served from the same cached answers).
+          const want = await kvQueryKeys(ref, qpk, opts);
+          assert.deepEqual(await kv.queryKeys(qpk, opts), want, `seed ${seed} step ${step} keys ${qpk} ${JSON.stringify(opts)}`);
         }
       }
       assert.ok(kv.hits > 100, `seed ${seed}: only ${kv.hits} answers from memory`);
@@ -185,6 +188,27 @@ describe('OwnedQueryCache', () => {
     assert.deepEqual(whole, ['cat a=01', 'cat b=02']);
     assert.deepEqual(await answer(kv, 'cat', {}), ['cat a=01', 'cat b=02']);
     assert.equal(kv.hits, 2);
+  });
+
+  it('answers keys from memory, as copies, and reads them again after a write', async () => {
+    // Prepare: an answer cached by a keys-only query.
+    const inner = new MemKVStore();
+    await inner.batchPut([{ pk: 'p', sk: 'a', value: Uint8Array.of(1, 2) }, { pk: 'p', sk: 'b', value: new Uint8Array(0) }]);
+    const kv = new OwnedQueryCache(inner, { cacheable: () => true });
+    await kv.queryKeys('p');
+    // Act: a caller changes what it was given from memory; another call; then a write into the range.
+    const first = await kv.queryKeys('p');
+    first.keys.push('z');
+    first.valueLengths[0] = 99;
+    const second = await kv.queryKeys('p');
+    const items = await answer(kv, 'p', {});
+    await kv.batchPut([{ pk: 'p', sk: 'c', value: Uint8Array.of(3) }]);
+    const third = await kv.queryKeys('p');
+    // Assess
+    assert.deepEqual(second, { keys: ['a', 'b'], valueLengths: [2, 0] });
+    assert.deepEqual(items, ['p a=0102', 'p b=']);
+    assert.deepEqual(third, { keys: ['a', 'b', 'c'], valueLengths: [2, 0, 1] });
+    assert.equal(kv.hits, 3);
   });
 
   it('keeps reads of a local data dir equal to what was written, across writes and a compaction', async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { intersect, merge, without } from '../../../lib/index/postings.ts';
+import { intersect, intersectUnions, merge, without } from '../../../lib/index/postings.ts';
 import { bucketKey, bucketOf, daysOfIndexBucket, IndexKeys, indexBucketKey, indexBucketOf, indexBucketOfDay, indexBucketRange, indexBucketsOfDays, keyString, parseBucketKey, parseIndexBucketKey } from '../../../lib/index/keys.ts';
 
 describe('postings', () => {
@@ -34,6 +34,43 @@ describe('postings', () => {
       const want = lists[0]!.filter((x) => lists.every((l) => l.includes(x)));
       assert.deepEqual(intersect(lists), want);
     }
+  });
+});
+
+describe('unions of postings', () => {
+  // Sorted unique ids from a pool of `pool` ids, about `n` of them.
+  const listOf = (rnd: () => number, n: number, pool: number): string[] =>
+    [...new Set(Array.from({ length: n }, () => Math.floor(rnd() * pool).toString(16).padStart(4, '0')))].sort();
+
+  it('merge and intersectUnions agree with set-based oracles, small and large groups alike', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 300; round++) {
+      // Groups of 0-40 lists; some lists long (hosts' postings), some short (a metric's).
+      const groups = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () =>
+        Array.from({ length: Math.floor(rnd() * 40) }, () => listOf(rnd, rnd() < 0.5 ? Math.floor(rnd() * 4) : Math.floor(rnd() * 400), 3000)),
+      );
+      const unions = groups.map((lists) => [...new Set(lists.flat())].sort());
+      for (let g = 0; g < groups.length; g++) assert.deepEqual(merge(groups[g]!), unions[g]);
+      const want = unions[0]!.filter((x) => unions.every((u) => u.includes(x)));
+      assert.deepEqual(intersectUnions(groups), want, `round ${round}`);
+    }
+  });
+
+  it('finds a few ids among many long lists, and leaves its inputs alone', () => {
+    // Prepare: 100 wanted ids against 25 lists of 400 (the lookup path).
+    let seed = 3;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const hosts = Array.from({ length: 25 }, () => listOf(rnd, 400, 20000));
+    const metric = [...new Set([...hosts.map((h) => h[7]!), ...listOf(rnd, 75, 20000)])].sort();
+    const copies = JSON.stringify([hosts, metric]);
+    // Act
+    const got = intersectUnions([[metric], hosts]);
+    // Assess
+    const all = new Set(hosts.flat());
+    assert.deepEqual(got, metric.filter((x) => all.has(x)));
+    assert.ok(got.length >= 25);
+    assert.equal(JSON.stringify([hosts, metric]), copies);
   });
 });
 
