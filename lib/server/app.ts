@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { FsBucket } from '../objstore/fs/fs-bucket.ts';
 import { LevelKVStore } from '../kvstore/leveldb/leveldb-store.ts';
-import { Storage } from '../tsdb/db.ts';
+import { Storage, type StorageOptions } from '../tsdb/db.ts';
 import { CatalogPartition } from '../catalog/catalog.ts';
 import { OwnedQueryCache } from '../catalog/query-cache.ts';
 import type { Bucket } from '../objstore/bucket.ts';
@@ -30,7 +30,7 @@ export const MaxApiBodyBytes = 4 * 1024 * 1024;
  * Opens the embedded storage under `dataDir`: objects in `objects/` on the
  * filesystem, the index and catalog in a LevelDB under `index/`.
  */
-export async function openLocalStorage(dataDir: string, decorate: StoreDecorator = (s) => s): Promise<Storage> {
+export async function openLocalStorage(dataDir: string, decorate: StoreDecorator = (s) => s, options: Pick<StorageOptions, 'segmentRuns'> = {}): Promise<Storage> {
   await mkdir(dataDir, { recursive: true });
   const bucket = new FsBucket({ dir: join(dataDir, 'objects') });
   // LevelDB's lock makes this process the only writer of the index store, so
@@ -38,7 +38,7 @@ export async function openLocalStorage(dataDir: string, decorate: StoreDecorator
   // of this process touches their range (lib/catalog/query-cache.ts).
   const kv = new OwnedQueryCache(await LevelKVStore.open({ dir: join(dataDir, 'index') }), { cacheable: isCachedPartition });
   // Concurrent writes share a segment file and its fsyncs (lib/tsdb/group-commit.ts).
-  return new Storage({ ...decorate({ bucket, kv }), groupCommit: true });
+  return new Storage({ ...decorate({ bucket, kv }), groupCommit: true, ...options });
 }
 
 /**

@@ -27,6 +27,7 @@ import { ChunkList } from './series-merge.ts';
 import { loadBlockIndex, readBlockSeries } from './block-series.ts';
 import { mapLimit } from './appender.ts';
 import type { QuerierDeps } from './querier.ts';
+import type { Visit } from './segment-runs.ts';
 
 /** Two ranges closer than this are read with one request. */
 const CoalesceGapBytes = 64 * 1024;
@@ -196,8 +197,9 @@ export class SeriesBatch {
 export async function loadBatch(deps: QuerierDeps, plan: SelectPlan, from: number, to: number, xor = false, reverse = false): Promise<SeriesBatch> {
   const series = plan.series.slice(from, to);
   // Uncompacted, a series has about one chunk per segment: size the arrays once.
+  const visits = deps.runs?.visits(deps, plan.entries) ?? plan.entries.map((entry, ord): Visit => ({ entry, ord }));
   let segments = 0;
-  for (const e of plan.entries) if (e.kind === 'segment') segments++;
+  for (const v of visits) if (v.entry.kind === 'segment') segments++;
   const seg = new BatchChunks(series.length, Math.min(series.length * segments, 1 << 18));
   const blockChunks: (SourceChunk[] | undefined)[] = new Array(series.length);
   let blockBytes = 0;
@@ -205,19 +207,18 @@ export async function loadBatch(deps: QuerierDeps, plan: SelectPlan, from: numbe
   // ascending); not needed when the range is all blocks (compacted).
   const sorted = plan.entries.some((e) => e.kind === 'segment') ? sortIds(series) : undefined;
   let position: Map<string, number> | undefined;
-  const visits = plan.entries.map((entry, ord) => ({ entry, ord }));
   if (reverse) visits.reverse();
   await mapLimit(
     visits,
     ObjectConcurrency,
-    async ({ entry, ord }) => {
+    async ({ entry, ord, run }) => {
       if (entry.kind === 'block') {
         position ??= new Map(series.map((s, j) => [s.id, j]));
         blockBytes += await readBlockSeries(deps, entry, plan, position, blockChunks, ord, xor);
         return;
       }
       if (series.length === 0) return;
-      const table = await deps.tables.get(deps.cacheScope + entry.id, () => loadCachedSegment(deps.bucket, entry, deps.wholeSegmentBytes));
+      const table = run ?? (await deps.tables.get(deps.cacheScope + entry.id, () => loadCachedSegment(deps.bucket, entry, deps.wholeSegmentBytes)));
       const rows: number[] = [];
       const owners: number[] = [];
       findRows(table, sorted!, (row, j) => {

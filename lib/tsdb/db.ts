@@ -15,6 +15,7 @@ import { validateTenant } from '../storage/tenant.ts';
 import type { ChunkQuerier, Querier, Queryable } from '../storage/interface.ts';
 import { Appender, type AppenderCapacity } from './appender.ts';
 import { TenantChunkQuerier, TenantQuerier, type QuerierDeps } from './querier.ts';
+import { SegmentRuns } from './segment-runs.ts';
 import { DownsampledQuerier } from './downsampled-querier.ts';
 import { NoBucket, SeriesCache, type SeriesEntry } from './series-cache.ts';
 import { TableCache } from './table-cache.ts';
@@ -41,6 +42,12 @@ export interface StorageOptions {
    * @default false
    */
   groupCommit?: boolean | GroupCommitOptions;
+  /**
+   * Merge runs of segments in memory for reads of recent data
+   * (lib/tsdb/segment-runs.ts), kept in the table cache.
+   * @default true
+   */
+  segmentRuns?: boolean;
 }
 
 /** Prefix of a tenant's object keys. */
@@ -99,12 +106,13 @@ export class TenantDB implements Queryable {
     sealCacheMs = 60_000,
     pages?: PageCache,
     groupCommit: boolean | GroupCommitOptions = false,
+    runs?: SegmentRuns,
   ) {
     this.series = new SeriesCache(seriesCacheSize);
     const index = new LabelIndex(kv);
     const catalog = new Catalog(kv);
     this.stores = { tenant, bucket, kv, index, catalog, ulids, seals: new SealMarks(kv, sealCacheMs) };
-    this.deps = { bucket, index, catalog, tables, pages, cacheScope: `${tenant}/` };
+    this.deps = { bucket, index, catalog, tables, pages, cacheScope: `${tenant}/`, runs };
     this.committer =
       groupCommit === false
         ? undefined
@@ -158,11 +166,14 @@ export class Storage {
   private readonly tenants = new Map<string, TenantDB>();
   private readonly tables: TableCache;
   private readonly pages: PageCache;
+  /** Merged runs of segments for reads, unless turned off. */
+  readonly runs: SegmentRuns | undefined;
   private readonly ulids = new UlidFactory();
 
   constructor(private readonly opts: StorageOptions) {
     this.tables = new TableCache(opts.tableCacheBytes);
     this.pages = new PageCache(opts.pageCacheBytes);
+    this.runs = opts.segmentRuns === false ? undefined : new SegmentRuns(this.tables);
   }
 
   /** The database of a tenant (validated; see lib/storage/tenant.ts). */
@@ -181,6 +192,7 @@ export class Storage {
         this.opts.sealCacheMs,
         this.pages,
         this.opts.groupCommit,
+        this.runs,
       );
       this.tenants.set(id, db);
     }

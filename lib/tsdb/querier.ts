@@ -26,6 +26,7 @@ import { mergeChunks, mergeColumns, type ChunkList } from './series-merge.ts';
 import { loadBlockIndex } from './block-series.ts';
 import type { TableCache } from './table-cache.ts';
 import type { PageCache } from './page-cache.ts';
+import type { SegmentRuns } from './segment-runs.ts';
 
 export interface QuerierDeps {
   bucket: BucketReader;
@@ -40,6 +41,8 @@ export interface QuerierDeps {
   batchBytes?: number;
   /** Segments up to this size are read whole and cached with their chunk bytes (lib/tsdb/cached-segment.ts). @default CachedSegmentMaxBytes (4 MiB) */
   wholeSegmentBytes?: number;
+  /** Merges runs of segments for reads (lib/tsdb/segment-runs.ts); without it every segment is read as it is. */
+  runs?: SegmentRuns;
 }
 
 /** A matching series with its stored chunks from every object. */

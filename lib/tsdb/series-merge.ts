@@ -94,6 +94,15 @@ export class ChunkList {
     return new ChunkList(0, v);
   }
 
+  /** Empties an own copy for reuse (its arrays are kept). */
+  reset(): void {
+    if (this.src === undefined) throw new Error('ChunkList: reset of a view');
+    this.n = 0;
+    this.rows = 0;
+    this.bufs.length = 0;
+    this.src.length = 0;
+  }
+
   /** Adds stored chunk bytes `buf[off, off+len)` (own copies only). */
   push(minT: number, maxT: number, order: number, enc: number, buf: Uint8Array, off: number, len: number): void {
     const src = this.src;

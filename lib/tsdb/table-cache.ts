@@ -10,9 +10,21 @@ export interface Sized {
 export class TableCache {
   private readonly map = new Map<string, Promise<Sized>>();
   private readonly sizes = new Map<string, number>();
+  /** Loaded values, by key (those of `map` whose load finished). */
+  private readonly loaded = new Map<string, Sized>();
   private bytes = 0;
 
   constructor(private readonly maxBytes = 256 * 1024 * 1024) {}
+
+  /** The value under `key` if it is loaded (its recency refreshed), without loading it. */
+  peek<T extends Sized>(key: string): T | undefined {
+    const v = this.loaded.get(key);
+    if (v === undefined) return undefined;
+    const p = this.map.get(key)!;
+    this.map.delete(key);
+    this.map.set(key, p);
+    return v as T;
+  }
 
   /** The cached value under `key` (segment tables and block indexes use distinct keys), loading it once. */
   async get<T extends Sized>(key: string, load: () => Promise<T>): Promise<T> {
@@ -29,6 +41,7 @@ export class TableCache {
       const t = await p;
       if (this.map.get(key) === p) {
         this.sizes.set(key, t.byteSize);
+        this.loaded.set(key, t);
         this.bytes += t.byteSize;
         this.evict();
       }
@@ -46,6 +59,7 @@ export class TableCache {
       if (sz === undefined) continue; // still loading
       this.map.delete(k);
       this.sizes.delete(k);
+      this.loaded.delete(k);
       this.bytes -= sz;
     }
   }

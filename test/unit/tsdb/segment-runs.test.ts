@@ -1,0 +1,178 @@
+/**
+ * Merged runs of segments (lib/tsdb/segment-runs.ts): which segments form
+ * a run, that a merged run holds exactly its segments' samples (the later
+ * segment's on equal timestamps, NaN bits kept), and that reads through
+ * built runs equal what was written, across rewrites, a compaction and
+ * writes after it.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { BlockEntry, CatalogEntry, SegmentEntry } from '../../../lib/catalog/catalog.ts';
+import { Compactor } from '../../../lib/compact/compactor.ts';
+import { labelsFromPairs } from '../../../lib/labels/labels.ts';
+import { SegmentTable } from '../../../lib/segment/reader.ts';
+import { SegmentBuilder } from '../../../lib/segment/writer.ts';
+import { CachedSegment } from '../../../lib/tsdb/cached-segment.ts';
+import { newSeriesEntry, type TenantDB } from '../../../lib/tsdb/db.ts';
+import type { SeriesEntry } from '../../../lib/tsdb/series-cache.ts';
+import { endsRun, mergeTables, MinRunSegments, runSpans } from '../../../lib/tsdb/segment-runs.ts';
+import { ChunkList, mergeColumns } from '../../../lib/tsdb/series-merge.ts';
+import { UlidFactory } from '../../../lib/tsdb/ulid.ts';
+import { prng } from '../../helpers/prng.ts';
+import { assertReadsModel, Clock, D0, dataset, hexBits, Hour, MaxT, memStorage, Minute, Model, OtherNaN, Stale, storesOn, writeRequests, type Request } from '../compact/helpers.ts';
+
+const segment = (id: string): SegmentEntry => ({ kind: 'segment', id, key: id, size: 1, tableOffset: 0, tableLength: 0, minTime: 0, maxTime: 1, numSeries: 1, numSamples: 1 });
+const block = (id: string): BlockEntry => ({ kind: 'block', id, key: id }) as unknown as BlockEntry;
+
+describe('runSpans', () => {
+  // ULID-like ids: a run ends at ids ending in 0, 8, G or R.
+  const cases: { name: string; entries: CatalogEntry[]; want: [number, number][] }[] = [
+    { name: 'no run end: the run is open', entries: ['A1', 'A2', 'A3', 'A4', 'A5'].map(segment), want: [] },
+    { name: 'a closed run and an open one', entries: ['A1', 'A2', 'A3', 'A8', 'A9', 'AA'].map(segment), want: [[0, 4]] },
+    { name: 'too short to merge', entries: ['A1', 'A2', 'A8', 'A9', 'AA', 'AB', 'AG'].map(segment), want: [[3, 7]] },
+    { name: 'a block splits', entries: [segment('A1'), segment('A2'), block('B'), segment('A3'), segment('A4'), segment('A5'), segment('AR')], want: [[3, 7]] },
+    { name: 'back to back', entries: ['A1', 'A2', 'A3', 'A0', 'B1', 'B2', 'B3', 'B8'].map(segment), want: [[0, 4], [4, 8]] },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.deepEqual(runSpans(c.entries), c.want);
+    });
+  }
+
+  it('ends runs at about one ULID in eight, decided by the id alone', () => {
+    const ulids = new UlidFactory();
+    let ends = 0;
+    for (let i = 0; i < 8000; i++) if (endsRun(ulids.next())) ends++;
+    assert.ok(ends > 800 && ends < 1200, `${ends} run ends in 8000`);
+    assert.equal(endsRun('not-a-ulid!'), false);
+    assert.ok(MinRunSegments >= 2);
+  });
+});
+
+/** A segment table (with its bytes) of series -> [t, v][] (sorted, unique times). */
+function segmentOf(series: Map<SeriesEntry, [number, number][]>): CachedSegment {
+  const b = new SegmentBuilder();
+  const sorted = [...series].sort((x, y) => (x[0].id < y[0].id ? -1 : 1));
+  for (const [s, samples] of sorted) {
+    b.addSeries(s.idBytes, s.canonical, Float64Array.from(samples, (x) => x[0]), Float64Array.from(samples, (x) => x[1]), 0, samples.length);
+  }
+  const { bytes, meta } = b.finish();
+  return new CachedSegment(SegmentTable.parse(bytes.subarray(meta.tableOffset, meta.tableOffset + meta.tableLength)), bytes.subarray(0, meta.tableOffset));
+}
+
+/** Every series of a table: hex id -> lines `t bits`. */
+function samplesOf(t: CachedSegment): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const list = new ChunkList(4);
+  for (let r = 0; r < t.numSeries; r++) {
+    list.reset();
+    const data = t.seriesData(r, 'test')!;
+    let pos = t.dataOffset[r]!;
+    for (let c = t.chunkStart[r]!; c < t.chunkStart[r + 1]!; c++) {
+      list.push(t.chunkMinT[c]!, t.chunkMaxT[c]!, 0, t.chunkEnc[c]!, t.data!, pos, t.chunkLen[c]!);
+      pos += t.chunkLen[c]!;
+    }
+    assert.equal(data.length, pos - t.dataOffset[r]!);
+    const cols = mergeColumns(list, -Infinity, Infinity);
+    const lines: string[] = [];
+    for (let i = cols.from; i < cols.to; i++) lines.push(`${cols.t[i]} ${hexBits(cols.v[i]!)}`);
+    out.set(Buffer.from(t.ids.subarray(r * 16, r * 16 + 16)).toString('hex'), lines);
+  }
+  return out;
+}
+
+describe('mergeTables', () => {
+  it('holds every series of its segments, the later segment winning equal timestamps, NaN bits kept', async () => {
+    for (const seed of [1, 2, 3]) {
+      // Prepare: segments of random series subsets with overlapping and repeated times.
+      const rnd = prng(seed);
+      const series = Array.from({ length: 40 }, (_, k) => newSeriesEntry(labelsFromPairs({ __name__: 'm', k: String(k) })));
+      const values = [Stale, OtherNaN, -0, 0, Infinity, 1.5, -2.25];
+      const want = new Map<string, Map<number, number>>();
+      const tables: CachedSegment[] = [];
+      for (let g = 0; g < 12; g++) {
+        const seg = new Map<SeriesEntry, [number, number][]>();
+        for (const s of series) {
+          if (rnd() < 0.4) continue;
+          const ts = [...new Set(Array.from({ length: 1 + Math.floor(rnd() * (rnd() < 0.1 ? 300 : 4)) }, () => D0 + Math.floor(rnd() * 200) * 15_000))].sort((a, b) => a - b);
+          const samples = ts.map((t): [number, number] => [t, rnd() < 0.3 ? values[Math.floor(rnd() * values.length)]! : Math.round(rnd() * 1e6) / 8]);
+          seg.set(s, samples);
+          let m = want.get(s.id);
+          if (m === undefined) want.set(s.id, (m = new Map()));
+          for (const [t, v] of samples) m.set(t, v); // later segments overwrite
+        }
+        if (seg.size > 0) tables.push(segmentOf(seg));
+      }
+      // Act
+      const run = await mergeTables(tables, `seed ${seed}`);
+      // Assess
+      const got = samplesOf(run);
+      assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), `seed ${seed}: series`);
+      for (const [id, m] of want) {
+        const lines = [...m].sort((a, b) => a[0] - b[0]).map(([t, v]) => `${t} ${hexBits(v)}`);
+        assert.deepEqual(got.get(id), lines, `seed ${seed}: series ${id}`);
+      }
+    }
+  });
+});
+
+describe('reads through merged runs', () => {
+  /** Random writes into [D0, D0 + 4 h): a third rewrite a time already written. */
+  function randomRequests(rnd: () => number, series: readonly SeriesEntry[], n: number, written: number[]): Request[] {
+    const out: Request[] = [];
+    for (let r = 0; r < n; r++) {
+      const req: Request = [];
+      const seen = new Set<string>();
+      for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++) {
+        const s = series[Math.floor(rnd() * series.length)]!;
+        const t = written.length > 0 && rnd() < 0.33 ? written[Math.floor(rnd() * written.length)]! : D0 + Math.floor(rnd() * 240) * Minute;
+        if (seen.has(`${s.id}/${t}`)) continue;
+        seen.add(`${s.id}/${t}`);
+        written.push(t);
+        req.push([s, t, rnd() < 0.1 ? Stale : Math.round(rnd() * 1e4) / 4]);
+      }
+      out.push(req);
+    }
+    return out;
+  }
+
+  async function runsOf(db: TenantDB, mint: number, maxt: number): Promise<number> {
+    return runSpans((await db.stores.catalog.entries(mint, maxt)).entries).length;
+  }
+
+  it('answer as the segments do, across rewrites, a compaction and later writes', async () => {
+    // Prepare: segments until the whole range has at least three closed runs (bounded).
+    const storage = memStorage();
+    const runs = storage.runs!;
+    const db = storage.tenant('t1');
+    const model = new Model();
+    const { series, requests } = dataset(0);
+    await writeRequests(db, requests, model);
+    const rnd = prng(11);
+    const written: number[] = [];
+    for (let i = 0; i < 40 && (await runsOf(db, -MaxT, MaxT)) < 3; i++) await writeRequests(db, randomRequests(rnd, series, 20, written), model);
+    assert.ok((await runsOf(db, -MaxT, MaxT)) >= 3, 'no closed runs after 800 writes');
+
+    // Act + Assess: a first read sees the runs, a second asks for them, then reads use them.
+    await assertReadsModel(db, model, 'first read');
+    await assertReadsModel(db, model, 'second read');
+    await runs.idle();
+    assert.ok(runs.built > 0, 'no run was built');
+    const used = runs.used;
+    await assertReadsModel(db, model, 'through built runs');
+    assert.ok(runs.used > used, 'no read used a built run');
+
+    // Rewrites after the runs (later segments win over the runs' samples), then a compaction of part of the data.
+    await writeRequests(db, randomRequests(rnd, series, 60, written), model);
+    await assertReadsModel(db, model, 'after rewrites');
+    const clock = new Clock(D0 + 40 * Hour);
+    await new Compactor(storesOn(db, new UlidFactory(clock.now)), { now: clock.now, quality: 4, deleteGraceMs: 0 }).run({ force: true });
+    await writeRequests(db, randomRequests(rnd, series, 200, written), model);
+    await assertReadsModel(db, model, 'after compaction and writes');
+    await assertReadsModel(db, model, 'again');
+    await runs.idle();
+    const usedAfter = runs.used;
+    await assertReadsModel(db, model, 'through runs over blocks');
+    assert.ok(runs.used > usedAfter, 'no read used a built run after the compaction');
+  });
+});
