@@ -12,12 +12,14 @@
  *
  * Flags: --data DIR (required), --runs N (default 30), --sizes 100,1000,
  * --kinds samples,chunks, --series N (payload, default 10000), --segment-runs off
- * (read every segment as it is: lib/tsdb/segment-runs.ts).
+ * (read every segment as it is: lib/tsdb/segment-runs.ts), --cpu-prof-timed DIR
+ * (a CPU profile of the timed reads only, one file per read kind, in DIR).
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openLocalStorage } from '../lib/server/app.ts';
 import { newReadHandler } from '../lib/remote/read-handler.ts';
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     kinds: { type: 'string' },
     series: { type: 'string' },
     'segment-runs': { type: 'string' },
+    'cpu-prof-timed': { type: 'string' },
   },
   strict: true,
 });
@@ -92,6 +95,7 @@ try {
       for (let i = 0; i < 4; i++) await once();
       await storage.runs?.idle();
       const ms = new Float64Array(runs);
+      const profiler = values['cpu-prof-timed'] === undefined ? undefined : await startProfile();
       const c0 = process.cpuUsage();
       for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
@@ -101,6 +105,7 @@ try {
         await new Promise((r) => setImmediate(r));
       }
       const c = process.cpuUsage(c0);
+      if (profiler !== undefined) await stopProfile(profiler, join(values['cpu-prof-timed']!, `read-${n}-${kind}.cpuprofile`));
       const last = await once(true);
       ms.sort();
       console.log(
@@ -111,4 +116,19 @@ try {
 } finally {
   await storage.close();
   await rm(work, { recursive: true, force: true });
+}
+
+async function startProfile(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfile(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  session.disconnect();
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify(profile));
 }

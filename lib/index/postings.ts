@@ -77,10 +77,12 @@ function mergeTwo(a: readonly string[], b: readonly string[]): string[] {
 /**
  * Ids present in at least one list of every group: the intersection of the
  * groups' unions (a matcher's postings are the union of its values'). The
- * smallest union is built; a larger group is then merged and intersected
- * only if that is cheaper than looking each id still wanted up in each of
- * its lists by binary search, as with `{instance=~"<25 hosts>"}` beside a
- * metric name matching 100 series. Each list must be sorted and unique.
+ * smallest union is built; each larger group then keeps the ids still
+ * wanted that it holds, either by looking each of them up in each of its
+ * lists (binary search: few ids, as with a metric name matching 100 series
+ * beside `{instance=~"<25 hosts>"}`) or by one pass over all its ids
+ * against a set of the wanted ones (many ids). Each list must be sorted and
+ * unique.
  */
 export function intersectUnions(groups: readonly (readonly (readonly string[])[])[]): string[] {
   if (groups.length === 0) return [];
@@ -88,26 +90,34 @@ export function intersectUnions(groups: readonly (readonly (readonly string[])[]
   let acc = merge(sized[0]!.lists);
   for (let g = 1; g < sized.length && acc.length > 0; g++) {
     const { lists, total } = sized[g]!;
-    // Comparisons either way, roughly: lookups cost log2 of a list's length per list and id.
+    // Rough costs in steps: a binary search per wanted id and list, or a set probe per id of the group.
     const lookups = acc.length * lists.length * Math.log2(2 + total / lists.length);
-    const merging = total * Math.log2(2 + lists.length) + acc.length;
-    if (merging <= lookups) {
-      acc = intersect([acc, merge(lists)]);
-      continue;
-    }
-    const kept: string[] = [];
-    for (const id of acc) {
-      for (const l of lists) {
-        const at = seek(l, id, 0);
-        if (at < l.length && l[at] === id) {
-          kept.push(id);
-          break;
-        }
-      }
-    }
-    acc = kept;
+    acc = lookups <= 2 * total + acc.length ? keptByLookup(acc, lists) : keptBySet(acc, lists);
   }
   return acc;
+}
+
+/** The ids of `want` (sorted) found in any of `lists`, by binary search. */
+function keptByLookup(want: readonly string[], lists: readonly (readonly string[])[]): string[] {
+  const kept: string[] = [];
+  for (const id of want) {
+    for (const l of lists) {
+      const at = seek(l, id, 0);
+      if (at < l.length && l[at] === id) {
+        kept.push(id);
+        break;
+      }
+    }
+  }
+  return kept;
+}
+
+/** The ids of `want` (sorted) found in any of `lists`, by one pass over the lists. */
+function keptBySet(want: readonly string[], lists: readonly (readonly string[])[]): string[] {
+  const set = new Set(want);
+  const found = new Set<string>();
+  for (const l of lists) for (const id of l) if (set.has(id)) found.add(id);
+  return want.filter((id) => found.has(id));
 }
 
 /** Ids of `a` that are not in `b`. */

@@ -31,7 +31,9 @@ import { SeriesIdSize } from '../segment/format.ts';
 import { SegmentTable } from '../segment/reader.ts';
 import { SegmentBuilder } from '../segment/writer.ts';
 import { CachedSegment, loadCachedSegment } from './cached-segment.ts';
-import { ChunkList, mergeColumns } from './series-merge.ts';
+import { Encoding } from '../chunkenc/chunk.ts';
+import { ChunkList, Cols, mergeColumns } from './series-merge.ts';
+import { decodeXorInto } from './xor-flat.ts';
 import type { TableCache } from './table-cache.ts';
 import type { QuerierDeps } from './querier.ts';
 
@@ -44,7 +46,7 @@ const SliceMs = 4;
 /** Run keys remembered as seen once (or as not buildable). */
 const MaxRemembered = 4096;
 /** Builds waiting at most; later ones are dropped (a later read asks again). */
-const MaxQueued = 16;
+const MaxQueued = 64;
 
 const Crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const Empty = new Uint8Array(0);
@@ -97,6 +99,8 @@ export async function mergeTables(tables: readonly CachedSegment[], what: string
   const cur = new Uint32Array(m);
   const builder = new SegmentBuilder();
   const list = new ChunkList(m);
+  const holding = new Uint32Array(m);
+  const cat = new Cols(256);
   const id = new Uint8Array(SeriesIdSize);
   let sliceStart = performance.now();
   for (let n = 1; ; n++) {
@@ -108,22 +112,34 @@ export async function mergeTables(tables: readonly CachedSegment[], what: string
     if (best < 0) break;
     const at = cur[best]! * SeriesIdSize;
     id.set(tables[best]!.ids.subarray(at, at + SeriesIdSize));
-    list.reset();
+    // The tables holding the series (their rows are cur[k]), checked against their CRCs.
+    let h = 0;
     for (let k = 0; k < m; k++) {
       const t = tables[k]!;
       const r = cur[k]!;
       if (r >= t.numSeries || compareIds(t.ids, r * SeriesIdSize, id, 0) !== 0) continue;
-      const data = t.seriesData(r, what);
-      if (data === undefined) throw new Error(`${what}: a segment's chunk bytes are not cached`);
-      let pos = t.dataOffset[r]!;
-      for (let c = t.chunkStart[r]!; c < t.chunkStart[r + 1]!; c++) {
-        list.push(t.chunkMinT[c]!, t.chunkMaxT[c]!, k, t.chunkEnc[c]!, t.data!, pos, t.chunkLen[c]!);
-        pos += t.chunkLen[c]!;
-      }
-      cur[k] = r + 1;
+      if (t.seriesData(r, what) === undefined) throw new Error(`${what}: a segment's chunk bytes are not cached`);
+      holding[h++] = k;
     }
-    const cols = mergeColumns(list, -Infinity, Infinity);
-    if (cols.to > cols.from) builder.addSeries(id, Empty, cols.t, cols.v, cols.from, cols.to);
+    if (concatenate(tables, holding, h, cur, cat)) {
+      builder.addSeries(id, Empty, cat.t, cat.v, 0, cat.n);
+    } else {
+      // Overlapping times: merged as readers merge them (the later table wins).
+      list.reset();
+      for (let q = 0; q < h; q++) {
+        const k = holding[q]!;
+        const t = tables[k]!;
+        const r = cur[k]!;
+        let pos = t.dataOffset[r]!;
+        for (let c = t.chunkStart[r]!; c < t.chunkStart[r + 1]!; c++) {
+          list.push(t.chunkMinT[c]!, t.chunkMaxT[c]!, k, t.chunkEnc[c]!, t.data!, pos, t.chunkLen[c]!);
+          pos += t.chunkLen[c]!;
+        }
+      }
+      const cols = mergeColumns(list, -Infinity, Infinity);
+      if (cols.to > cols.from) builder.addSeries(id, Empty, cols.t, cols.v, cols.from, cols.to);
+    }
+    for (let q = 0; q < h; q++) cur[holding[q]!]!++;
     if (n % 64 === 0 && performance.now() - sliceStart > SliceMs) {
       await new Promise((r) => setImmediate(r));
       sliceStart = performance.now();
@@ -132,6 +148,30 @@ export async function mergeTables(tables: readonly CachedSegment[], what: string
   const { bytes, meta } = builder.finish();
   const table = SegmentTable.parse(bytes.subarray(meta.tableOffset, meta.tableOffset + meta.tableLength), what);
   return new CachedSegment(table, bytes.subarray(0, meta.tableOffset));
+}
+
+/**
+ * The usual case, each write newer than the one before: when the chunks of
+ * the series in tables `holding[0, h)` (rows `cur[k]`), in table order, each
+ * start after the previous one ends, decodes them one after another into
+ * `out` and returns true; otherwise false (`out` is then garbage).
+ */
+function concatenate(tables: readonly CachedSegment[], holding: Uint32Array, h: number, cur: Uint32Array, out: Cols): boolean {
+  out.n = 0;
+  let last = -Infinity;
+  for (let q = 0; q < h; q++) {
+    const t = tables[holding[q]!]!;
+    const r = cur[holding[q]!]!;
+    let pos = t.dataOffset[r]!;
+    for (let c = t.chunkStart[r]!; c < t.chunkStart[r + 1]!; c++) {
+      if (t.chunkMinT[c]! <= last || t.chunkEnc[c] !== Encoding.XOR) return false;
+      if (!decodeXorInto(t.data!, pos, t.chunkLen[c]!, out)) return false;
+      last = t.chunkMaxT[c]!;
+      pos += t.chunkLen[c]!;
+    }
+  }
+  // A chunk's samples must end at its maxT (as the merge's iterator checks them).
+  return out.n > 0 && out.t[out.n - 1] === last;
 }
 
 function compareIds(a: Uint8Array, ai: number, b: Uint8Array, bi: number): number {

@@ -171,7 +171,7 @@ export class ChunkList {
 }
 
 /** Growable sample columns. */
-class Cols {
+export class Cols {
   t: Float64Array;
   v: Float64Array;
   n = 0;

@@ -49,12 +49,33 @@ describe('runSpans', () => {
   });
 });
 
-/** A segment table (with its bytes) of series -> [t, v][] (sorted, unique times). */
+/**
+ * Values by index. Samples below carry an index into this pool, not the
+ * value: a JS array of numbers may hold them as doubles, and V8 turns a
+ * signalling NaN stored there (Prometheus' stale marker) into a quiet one;
+ * typed arrays keep the bits.
+ */
+const Pool = Float64Array.of(Stale, OtherNaN, -0, 0, Infinity, 1.5, -2.25);
+const pooled = (i: number): number => Pool[i]!;
+/** Indexes of {@link Pool} from this one on are computed values: i - PoolSize. */
+const PoolSize = 64;
+
+/** A value index for {@link segmentOf}: a pool entry, or a plain number (stored as PoolSize + n, n >= 0). */
+const plain = (n: number): number => PoolSize + n;
+const valueOf = (i: number): number => (i < PoolSize ? pooled(i) : i - PoolSize);
+
+/** A segment table (with its bytes) of series -> [t, value index][] (sorted, unique times). */
 function segmentOf(series: Map<SeriesEntry, [number, number][]>): CachedSegment {
   const b = new SegmentBuilder();
   const sorted = [...series].sort((x, y) => (x[0].id < y[0].id ? -1 : 1));
   for (const [s, samples] of sorted) {
-    b.addSeries(s.idBytes, s.canonical, Float64Array.from(samples, (x) => x[0]), Float64Array.from(samples, (x) => x[1]), 0, samples.length);
+    const t = new Float64Array(samples.length);
+    const v = new Float64Array(samples.length);
+    for (let i = 0; i < samples.length; i++) {
+      t[i] = samples[i]![0];
+      v[i] = valueOf(samples[i]![1]);
+    }
+    b.addSeries(s.idBytes, s.canonical, t, v, 0, samples.length);
   }
   const { bytes, meta } = b.finish();
   return new CachedSegment(SegmentTable.parse(bytes.subarray(meta.tableOffset, meta.tableOffset + meta.tableLength)), bytes.subarray(0, meta.tableOffset));
@@ -83,19 +104,24 @@ function samplesOf(t: CachedSegment): Map<string, string[]> {
 
 describe('mergeTables', () => {
   it('holds every series of its segments, the later segment winning equal timestamps, NaN bits kept', async () => {
+    assert.equal(hexBits(Pool[0]!), '7ff0000000000002', 'the pool keeps the stale marker\'s bits');
     for (const seed of [1, 2, 3]) {
       // Prepare: segments of random series subsets with overlapping and repeated times.
       const rnd = prng(seed);
       const series = Array.from({ length: 40 }, (_, k) => newSeriesEntry(labelsFromPairs({ __name__: 'm', k: String(k) })));
-      const values = [Stale, OtherNaN, -0, 0, Infinity, 1.5, -2.25];
       const want = new Map<string, Map<number, number>>();
       const tables: CachedSegment[] = [];
       for (let g = 0; g < 12; g++) {
         const seg = new Map<SeriesEntry, [number, number][]>();
         for (const s of series) {
           if (rnd() < 0.4) continue;
-          const ts = [...new Set(Array.from({ length: 1 + Math.floor(rnd() * (rnd() < 0.1 ? 300 : 4)) }, () => D0 + Math.floor(rnd() * 200) * 15_000))].sort((a, b) => a - b);
-          const samples = ts.map((t): [number, number] => [t, rnd() < 0.3 ? values[Math.floor(rnd() * values.length)]! : Math.round(rnd() * 1e6) / 8]);
+          // Most series are written in time order (each segment after the one before: the
+          // concatenated path); some overlap earlier segments, or touch them at one timestamp.
+          const mode = rnd();
+          const slot = D0 + g * 400 * 15_000;
+          const pick = () => (mode < 0.5 ? slot + Math.floor(rnd() * 400) * 15_000 : mode < 0.6 ? slot - 15_000 * Math.floor(rnd() * 2) : D0 + Math.floor(rnd() * 12 * 400) * 15_000);
+          const ts = [...new Set(Array.from({ length: 1 + Math.floor(rnd() * (rnd() < 0.1 ? 300 : 4)) }, pick))].sort((a, b) => a - b);
+          const samples = ts.map((t): [number, number] => [t, rnd() < 0.3 ? Math.floor(rnd() * Pool.length) : plain(Math.round(rnd() * 1e6) / 8)]);
           seg.set(s, samples);
           let m = want.get(s.id);
           if (m === undefined) want.set(s.id, (m = new Map()));
@@ -109,10 +135,25 @@ describe('mergeTables', () => {
       const got = samplesOf(run);
       assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), `seed ${seed}: series`);
       for (const [id, m] of want) {
-        const lines = [...m].sort((a, b) => a[0] - b[0]).map(([t, v]) => `${t} ${hexBits(v)}`);
+        const lines = [...m].sort((a, b) => a[0] - b[0]).map(([t, v]) => `${t} ${hexBits(valueOf(v))}`);
         assert.deepEqual(got.get(id), lines, `seed ${seed}: series ${id}`);
       }
     }
+  });
+});
+
+describe('mergeTables, edge cases', () => {
+  it('takes the later segment\'s sample where one ends at the time the next begins', async () => {
+    // Prepare: s written at 1000 and 2000, then at 2000 (another value) and 3000; u in the first only.
+    const s = newSeriesEntry(labelsFromPairs({ __name__: 's' }));
+    const u = newSeriesEntry(labelsFromPairs({ __name__: 'u' }));
+    const a = segmentOf(new Map([[s, [[1000, plain(1)], [2000, plain(2)]]], [u, [[1000, 0]]]]));
+    const b = segmentOf(new Map([[s, [[2000, plain(20)], [3000, plain(30)]]]]));
+    // Act
+    const got = samplesOf(await mergeTables([a, b], 'test'));
+    // Assess
+    assert.deepEqual(got.get(s.id), [`1000 ${hexBits(1)}`, `2000 ${hexBits(20)}`, `3000 ${hexBits(30)}`]);
+    assert.deepEqual(got.get(u.id), [`1000 ${hexBits(Stale)}`]);
   });
 });
 
