@@ -309,6 +309,8 @@ class MeteredKVStore implements KVStore {
     if (opts.prefix === undefined && opts.start !== undefined && opts.start !== '' && opts.end !== undefined && compareUtf8(opts.start, opts.end) > 0) return undefined;
     const tenant = tenantOfIndexKey(pk, '');
     const scope = scopeOfIndexKey(pk);
+    // dynamoItemBytes with the partition's part counted once (a query's items are many).
+    const keyBytes = dynamoItemBytes(pk, '', 0);
     let pageBytes = 0;
     let pageItems = 0;
     const closePage = (): void => {
@@ -318,8 +320,8 @@ class MeteredKVStore implements KVStore {
     };
     return {
       item: (sk, valueBytes) => {
-        const size = dynamoItemBytes(pk, sk, valueBytes);
-        this.#remember(pk, sk, size);
+        const size = keyBytes + utf8Length(sk) + valueBytes;
+        if (size > 1024) this.#remember(pk, sk, size);
         if (pageItems > 0 && pageBytes + size > DynamoQueryPageBytes) closePage();
         pageBytes += size;
         pageItems++;
