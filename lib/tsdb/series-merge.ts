@@ -334,6 +334,21 @@ export function mergeColumns(list: ChunkList, mint: number, maxt: number): Colum
   return { t: out.t, v: out.v, from: 0, to: out.n };
 }
 
+/** The chunk of cluster `c` when it is alone in it, else -1. (Helpers of mergeChunks: module functions, not closures made per series.) */
+function lone(idx: readonly number[], bounds: readonly number[], c: number): number {
+  return bounds[c + 1]! - bounds[c]! === 1 ? idx[bounds[c]!]! : -1;
+}
+
+/** Whether chunk k (-1: none) can be handed out as stored: XOR bytes wholly inside [mint, maxt]. */
+function passable(list: ChunkList, k: number, mint: number, maxt: number): boolean {
+  return k >= 0 && list.minT[k]! >= mint && list.maxT[k]! <= maxt && list.enc[k] === Encoding.XOR && list.source(k)?.samples === undefined;
+}
+
+/** Whether chunk k is passable but small (merged with small neighbours rather than passed through). */
+function isSmall(list: ChunkList, k: number, mint: number, maxt: number): boolean {
+  return passable(list, k, mint, maxt) && list.numSamples(k) < SmallChunkSamples;
+}
+
 /** Scratch columns for chunk answers: encoded right away, never handed out. */
 const encCols = new Cols(1024);
 
@@ -349,20 +364,13 @@ export function mergeChunks(list: ChunkList, mint: number, maxt: number, enc: Xo
   const idx = sortedInRange(list, mint, maxt);
   const bounds = clusterBounds(list, idx);
   const nc = bounds.length - 1;
-  const lone = (c: number): number => (bounds[c + 1]! - bounds[c]! === 1 ? idx[bounds[c]!]! : -1);
-  const passable = (k: number): boolean =>
-    k >= 0 && list.minT[k]! >= mint && list.maxT[k]! <= maxt && list.enc[k] === Encoding.XOR && list.source(k)?.samples === undefined;
-  const small = (c: number): boolean => {
-    const k = lone(c);
-    return passable(k) && list.numSamples(k) < SmallChunkSamples;
-  };
   const out: ChunkMeta[] = [];
   for (let c = 0; c < nc; ) {
     let e = c;
-    while (e < nc && small(e)) e++;
+    while (e < nc && isSmall(list, lone(idx, bounds, e), mint, maxt)) e++;
     if (e - c < 2) e = c + 1;
-    const k = lone(c);
-    if (e === c + 1 && passable(k)) {
+    const k = lone(idx, bounds, c);
+    if (e === c + 1 && passable(list, k, mint, maxt)) {
       out.push({ minTime: list.minT[k]!, maxTime: list.maxT[k]!, encoding: Encoding.XOR, data: list.bytes(k) });
     } else {
       encCols.n = 0;
