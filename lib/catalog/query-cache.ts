@@ -21,7 +21,7 @@
  * Lambdas, other containers and the compactor write DynamoDB); there the
  * catalog must be read from the store, strongly consistent, every time.
  */
-import type { KVItem, KVKey, KVKeyList, KVQueryOptions, KVStore } from '../kvstore/kvstore.ts';
+import { keysOf, type KVItem, type KVKey, type KVKeyList, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 
 /** Options of {@link OwnedQueryCache}. */
@@ -116,13 +116,7 @@ export class OwnedQueryCache implements KVStore {
   async queryKeys(pk: string, opts: KVQueryOptions = {}): Promise<KVKeyList> {
     const hit = this.opts.cacheable(pk) ? this.#hit(pk, optionsKey(opts)) : undefined;
     if (hit !== undefined) return { keys: hit.keys.slice(), valueLengths: hit.valueLengths.slice() };
-    const keys: string[] = [];
-    const valueLengths: number[] = [];
-    for await (const it of this.query(pk, opts)) {
-      keys.push(it.sk);
-      valueLengths.push(it.value.length);
-    }
-    return { keys, valueLengths };
+    return keysOf(this.query(pk, opts));
   }
 
   /** The cached answer of (pk, options key), marked as just used; undefined if none. */

@@ -123,9 +123,14 @@ export interface KVKeyList {
  */
 export async function kvQueryKeys(kv: KVStore, pk: string, opts?: KVQueryOptions): Promise<KVKeyList> {
   if (kv.queryKeys !== undefined) return kv.queryKeys(pk, opts);
+  return keysOf(kv.query(pk, opts));
+}
+
+/** The sort keys and value lengths of a query's items, read to the end. */
+export async function keysOf(items: AsyncIterable<KVItem>): Promise<KVKeyList> {
   const keys: string[] = [];
   const valueLengths: number[] = [];
-  for await (const it of kv.query(pk, opts)) {
+  for await (const it of items) {
     keys.push(it.sk);
     valueLengths.push(it.value.length);
   }

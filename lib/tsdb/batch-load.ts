@@ -196,8 +196,9 @@ export class SeriesBatch {
  */
 export async function loadBatch(deps: QuerierDeps, plan: SelectPlan, from: number, to: number, xor = false, reverse = false): Promise<SeriesBatch> {
   const series = plan.series.slice(from, to);
-  // Uncompacted, a series has about one chunk per segment: size the arrays once.
+  // The objects to read: built runs of segments in place of their segments (lib/tsdb/segment-runs.ts).
   const visits = deps.runs?.visits(deps, plan.entries) ?? plan.entries.map((entry, ord): Visit => ({ entry, ord }));
+  // Uncompacted, a series has about one chunk per segment: size the arrays once.
   let segments = 0;
   for (const v of visits) if (v.entry.kind === 'segment') segments++;
   const seg = new BatchChunks(series.length, Math.min(series.length * segments, 1 << 18));
