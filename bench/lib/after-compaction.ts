@@ -127,6 +127,32 @@ function empty(compacted: boolean, what: string): AfterCompaction {
 }
 
 /** Prometheus, while its server still runs after the ingest and the first read-back. */
+/**
+ * Starts the stopped server again on its data, runs `first` (if given),
+ * reads everything back and times the selections into `out`, and stops
+ * the server, whatever failed (failures are thrown once it is stopped).
+ */
+export async function restartAndRead(
+  t: Target,
+  stopped: RunningServer,
+  p: Payloads,
+  o: AfterOptions,
+  out: { reads: SelectionRead[]; readError?: string; verify?: VerifyResult; verifyError?: string },
+  what: string,
+  first?: (url: string) => Promise<void>,
+): Promise<void> {
+  const server = await startServer(t, { reuse: { runDir: stopped.runDir, dataDir: stopped.dataDir } });
+  o.log(`  ${t.name} ${what}: pid ${server.pid}, ${server.url}`);
+  try {
+    await first?.(server.url);
+    await verifyInto(t, server.url, p, o, out);
+    await readAll(t, server.url, o, out);
+  } finally {
+    const s = await server.stop();
+    if (s.code !== 0 && s.code !== null) o.log(`  ${t.name} exited with code ${s.code}; log ${server.logFile}`);
+  }
+}
+
 export async function prometheusAfter(server: RunningServer, p: Payloads, acceptedSamples: number, o: AfterOptions, t: Target): Promise<AfterCompaction> {
   const out = empty(o.compact, 'snapshot (head written as a block)');
   let snapshot: string | undefined;
@@ -177,7 +203,6 @@ export async function restartedAfter(t: Target, stopped: RunningServer, p: Paylo
         ? 'data dir after `stratus compact` (objects + index)'
         : 'data dir after force_merge';
   const out = empty(o.compact, what);
-  let server: RunningServer | undefined;
   try {
     if (o.compact && isStratus) {
       const sidecars = t.sidecarPids?.(stopped.runDir) ?? {};
@@ -198,23 +223,15 @@ export async function restartedAfter(t: Target, stopped: RunningServer, p: Paylo
         o.log(`  dynalite's LevelDB compacted (DynamoDB keeps no deleted items around): ${(d.beforeBytes / 2 ** 20).toFixed(1)} -> ${(d.afterBytes / 2 ** 20).toFixed(1)} MiB`);
       }
     }
-    server = await startServer(t, { reuse: { runDir: stopped.runDir, dataDir: stopped.dataDir } });
-    o.log(`  ${t.name} restarted: pid ${server.pid}, ${server.url}`);
-    if (o.compact && !isStratus) {
-      const m = await vmForceMerge(server.url);
+    await restartAndRead(t, stopped, p, o, out, 'restarted', async (url) => {
+      if (!o.compact || isStratus) return;
+      const m = await vmForceMerge(url);
       out.compactSeconds = m.seconds;
       out.settled = m.settled;
       o.log(`  force_merge ${m.settled ? 'settled' : 'NOT settled'} after ${m.seconds.toFixed(1)} s`);
-    }
-    await verifyInto(t, server.url, p, o, out);
-    await readAll(t, server.url, o, out);
+    });
   } catch (err) {
     out.error = String(err);
-  } finally {
-    if (server) {
-      const s = await server.stop();
-      if (s.code !== 0 && s.code !== null) o.log(`  ${t.name} exited with code ${s.code}; log ${server.logFile}`);
-    }
   }
   if (out.error === undefined) {
     try {

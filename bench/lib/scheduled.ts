@@ -23,12 +23,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compactDynaliteStore } from './aws-emulators.ts';
-import { readAll, verifyInto, type AfterOptions, type SelectionRead } from './after-compaction.ts';
+import { restartAndRead, type AfterOptions, type SelectionRead } from './after-compaction.ts';
 import type { CompactAtResult } from './compact-at.ts';
 import { runTimed } from './compaction.ts';
 import type { Payloads } from './payloads.ts';
 import { processCpuSeconds } from './proc.ts';
-import { REPO_ROOT, startServer, TargetName, type RunningServer, type Target } from './server.ts';
+import { REPO_ROOT, TargetName, type RunningServer, type Target } from './server.ts';
 import type { VerifyResult } from './verify.ts';
 
 /** Figures of the scheduled state of one run. */
@@ -60,7 +60,6 @@ const COMPACT_AT = join(REPO_ROOT, 'bench', 'lib', 'compact-at.ts');
  */
 export async function scheduledState(t: Target, stopped: RunningServer, p: Payloads, o: AfterOptions): Promise<ScheduledState> {
   const out: ScheduledState = { atMs: p.index.maxT, compactSeconds: NaN, compactCpuSeconds: NaN, compactPeakRssBytes: NaN, reads: [] };
-  let server: RunningServer | undefined;
   try {
     const resultFile = join(stopped.runDir, 'compact-at.json');
     const cmd = [
@@ -95,17 +94,9 @@ export async function scheduledState(t: Target, stopped: RunningServer, p: Paylo
       const d = await compactDynaliteStore(stopped.runDir);
       o.log(`  dynalite's LevelDB compacted: ${(d.beforeBytes / 2 ** 20).toFixed(1)} -> ${(d.afterBytes / 2 ** 20).toFixed(1)} MiB`);
     }
-    server = await startServer(t, { reuse: { runDir: stopped.runDir, dataDir: stopped.dataDir } });
-    o.log(`  ${t.name} restarted on the scheduled state: pid ${server.pid}, ${server.url}`);
-    await verifyInto(t, server.url, p, o, out);
-    await readAll(t, server.url, o, out);
+    await restartAndRead(t, stopped, p, o, out, 'restarted on the scheduled state');
   } catch (err) {
     out.error = String(err);
-  } finally {
-    if (server) {
-      const s = await server.stop();
-      if (s.code !== 0 && s.code !== null) o.log(`  ${t.name} exited with code ${s.code}; log ${server.logFile}`);
-    }
   }
   return out;
 }

@@ -21,7 +21,7 @@
  * Lambdas, other containers and the compactor write DynamoDB); there the
  * catalog must be read from the store, strongly consistent, every time.
  */
-import { keysOf, type KVItem, type KVKey, type KVKeyList, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
+import { keysOf, kvQueryKeys, type KVItem, type KVKey, type KVKeyList, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 
 /** Options of {@link OwnedQueryCache}. */
@@ -114,7 +114,8 @@ export class OwnedQueryCache implements KVStore {
 
   /** A cached answer's keys in one step; a miss reads (and caches) through {@link query}. */
   async queryKeys(pk: string, opts: KVQueryOptions = {}): Promise<KVKeyList> {
-    const hit = this.opts.cacheable(pk) ? this.#hit(pk, optionsKey(opts)) : undefined;
+    if (!this.opts.cacheable(pk)) return kvQueryKeys(this.store, pk, opts);
+    const hit = this.#hit(pk, optionsKey(opts));
     if (hit !== undefined) return { keys: hit.keys.slice(), valueLengths: hit.valueLengths.slice() };
     return keysOf(this.query(pk, opts));
   }
