@@ -89,11 +89,17 @@ try {
         }
         return { bytes, crc };
       };
-      // Warm-up; then merged runs of segments (built in the background
-      // after a run is seen twice) are waited for: timed is the steady
+      // Warm-up, until merged runs of segments (built in the background
+      // after a run is seen twice) are all built: timed is the steady
       // state of repeated reads.
-      for (let i = 0; i < 4; i++) await once();
-      await storage.runs?.idle();
+      // (Level-2 runs are asked for only once their level-1 runs are built:
+      // reads and waits alternate until a round builds nothing new.)
+      for (let i = 0, built = -1; i < 12 && built !== (storage.runs?.built ?? 0); i++) {
+        built = storage.runs?.built ?? 0;
+        await once();
+        await once();
+        await storage.runs?.idle();
+      }
       const ms = new Float64Array(runs);
       const profiler = values['cpu-prof-timed'] === undefined ? undefined : await startProfile();
       const c0 = process.cpuUsage();

@@ -8,7 +8,7 @@ import { ByteReader } from '../util/bytes.ts';
 import { crc32c } from '../util/crc32c.ts';
 import { CorruptionError } from '../util/errors.ts';
 import { BlockFooterSize, BlockHeaderSize, BlockMagic, type BlockMeta } from './format.ts';
-import { decodeLabels, labelsGet, seriesIdToHex, type Labels } from '../labels/labels.ts';
+import { decodeLabels, seriesIdToHex, type Labels } from '../labels/labels.ts';
 import type { Matcher } from '../labels/matcher.ts';
 import { matchersKey, setMatches } from '../labels/matcher.ts';
 
@@ -109,29 +109,37 @@ export class BlockIndex {
     return -1;
   }
 
-  private decoded: Labels[] | undefined;
+  /** Label sets decoded so far, by position (sparse: most reads decode a few series of a block). */
+  private decoded: (Labels | undefined)[] | undefined;
   /** Postings: label name -> value -> ascending series positions (built on first select). */
-  private byName: Map<string, Map<string, number[]>> | undefined;
+  private byName: Map<string, Map<string, Uint32Array>> | undefined;
 
-  /** Decoded label sets of every series, in label order (built once, then cached with the index). */
-  labelSets(): Labels[] {
-    this.decoded ??= Array.from({ length: this.numSeries }, (_, i) => decodeLabels(this.raw, this.labelOff[i]!, this.labelLen[i]!));
-    return this.decoded;
+  /**
+   * The decoded label set of series i, made once and kept with the index
+   * (readers key per-series state on the object). Only the series read
+   * are decoded: every label set of a 50k-series block took ~60 MB of
+   * JS heap, which every major GC then marked (measured).
+   */
+  labelSet(i: number): Labels {
+    const sets = (this.decoded ??= new Array<Labels | undefined>(this.numSeries));
+    return (sets[i] ??= decodeLabels(this.raw, this.labelOff[i]!, this.labelLen[i]!));
   }
 
-  private postings(): Map<string, Map<string, number[]>> {
+  private postings(): Map<string, Map<string, Uint32Array>> {
     if (this.byName === undefined) {
-      const sets = this.labelSets();
-      const m = new Map<string, Map<string, number[]>>();
-      for (let i = 0; i < sets.length; i++) {
-        for (const l of sets[i]!) {
-          let values = m.get(l.name);
-          if (values === undefined) m.set(l.name, (values = new Map()));
+      // Label sets decoded here are dropped: only names, values and positions stay.
+      const lists = new Map<string, Map<string, number[]>>();
+      for (let i = 0; i < this.numSeries; i++) {
+        for (const l of this.decoded?.[i] ?? decodeLabels(this.raw, this.labelOff[i]!, this.labelLen[i]!)) {
+          let values = lists.get(l.name);
+          if (values === undefined) lists.set(l.name, (values = new Map()));
           let list = values.get(l.value);
           if (list === undefined) values.set(l.value, (list = []));
           list.push(i);
         }
       }
+      const m = new Map<string, Map<string, Uint32Array>>();
+      for (const [name, values] of lists) m.set(name, new Map([...values].map(([v, list]) => [v, Uint32Array.from(list)])));
       this.byName = m;
     }
     return this.byName;
@@ -145,8 +153,9 @@ export class BlockIndex {
    *
    * A matcher that does not match '' selects exactly the series holding a
    * value it matches: the union of those values' postings (each distinct
-   * value tested once; literal alternations looked up directly). Series
-   * selected by all such matchers are then tested against the others.
+   * value tested once; literal alternations looked up directly). One that
+   * matches '' selects every series but those holding a value it does not
+   * match.
    */
   select(matchers: readonly Matcher[]): readonly number[] {
     // Blocks are immutable, so an answer holds for as long as the index is
@@ -165,44 +174,32 @@ export class BlockIndex {
   private selected: Map<string, readonly number[]> | undefined;
 
   private match(matchers: readonly Matcher[]): number[] {
-    const sets = this.labelSets();
     const byName = this.postings();
     const n = this.numSeries;
-    const residual: Matcher[] = [];
     let restricting = 0;
-    let count: Uint16Array | undefined;
+    // Per series: how many restricting matchers select it, and whether another matcher excludes it.
+    const count = new Uint16Array(n);
+    const excluded = new Uint8Array(n);
     for (const mt of matchers) {
-      if (mt.matches('')) {
-        residual.push(mt);
-        continue;
-      }
-      restricting++;
-      count ??= new Uint16Array(n);
       const values = byName.get(mt.name);
-      if (values === undefined) return [];
-      const literal = setMatches(mt);
-      if (literal !== undefined) {
-        for (const v of new Set(literal)) {
-          const list = values.get(v);
-          if (list !== undefined) for (const i of list) count[i]!++;
+      if (!mt.matches('')) {
+        restricting++;
+        if (values === undefined) return [];
+        const literal = setMatches(mt);
+        if (literal !== undefined) {
+          for (const v of new Set(literal)) {
+            const list = values.get(v);
+            if (list !== undefined) for (const i of list) count[i]!++;
+          }
+        } else {
+          for (const [v, list] of values) if (mt.matches(v)) for (const i of list) count[i]!++;
         }
-      } else {
-        for (const [v, list] of values) if (mt.matches(v)) for (const i of list) count[i]!++;
+      } else if (values !== undefined) {
+        for (const [v, list] of values) if (!mt.matches(v)) for (const i of list) excluded[i] = 1;
       }
     }
-    const memo = residual.map(() => new Map<string, boolean>());
     const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (count !== undefined && count[i] !== restricting) continue;
-      let ok = true;
-      for (let k = 0; k < residual.length && ok; k++) {
-        const v = labelsGet(sets[i]!, residual[k]!.name);
-        let hit = memo[k]!.get(v);
-        if (hit === undefined) memo[k]!.set(v, (hit = residual[k]!.matches(v)));
-        ok = hit;
-      }
-      if (ok) out.push(i);
-    }
+    for (let i = 0; i < n; i++) if (count[i] === restricting && excluded[i] === 0) out.push(i);
     return out;
   }
 

@@ -74,11 +74,10 @@ export async function planSelect(deps: QuerierDeps, mint: number, maxt: number, 
       ObjectConcurrency,
       async (entry) => {
         const ix = await loadBlockIndex(deps, entry);
-        const sets = ix.labelSets();
         for (const i of ix.select(matchers)) {
           if (ix.maxT[i]! < mint || ix.minT[i]! > maxt) continue;
           const id = ix.hexIdAt(i);
-          if (!found.has(id)) found.set(id, sets[i]!);
+          if (!found.has(id)) found.set(id, ix.labelSet(i));
         }
       },
     );

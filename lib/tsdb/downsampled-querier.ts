@@ -234,7 +234,6 @@ export class DownsampledQuerier implements Querier {
     const hits = ix.select(matchers).filter((i) => ix.maxT[i]! >= span.from && ix.minT[i]! <= span.to);
     if (hits.length === 0) return;
     const pages = await readPages(this.deps.bucket, b.key, ix, [...new Set(hits.map((i) => ix.seriesPage[i]!))].sort((x, y) => x - y));
-    const sets = ix.labelSets();
     const buf = new ColumnBuffer(5, 512);
     for (const i of hits) {
       buf.n = 0;
@@ -245,7 +244,7 @@ export class DownsampledQuerier implements Querier {
       let hi = lo;
       while (hi < buf.n && buf.t[hi]! <= span.to) hi++;
       if (hi === lo) continue;
-      slot(seriesIdToHex(ix.idAt(i)), sets[i]!).pieces.push({ from: span.from, t: buf.t.slice(lo, hi), vs: buf.vs.map((c) => c.slice(lo, hi)) });
+      slot(seriesIdToHex(ix.idAt(i)), ix.labelSet(i)).pieces.push({ from: span.from, t: buf.t.slice(lo, hi), vs: buf.vs.map((c) => c.slice(lo, hi)) });
     }
   }
 
@@ -271,9 +270,8 @@ export class DownsampledQuerier implements Querier {
       const b = span.block;
       if (b === undefined) continue;
       const ix = await this.deps.tables.get<BlockIndex>(this.deps.cacheScope + b.id, () => readBlockIndex(this.deps.bucket, b.key, b));
-      const sets = ix.labelSets();
-      for (const i of matchers.length === 0 ? sets.map((_, k) => k) : ix.select(matchers)) {
-        if (ix.maxT[i]! >= span.from && ix.minT[i]! <= span.to) out.push(sets[i]!);
+      for (const i of matchers.length === 0 ? Array.from({ length: ix.numSeries }, (_, k) => k) : ix.select(matchers)) {
+        if (ix.maxT[i]! >= span.from && ix.minT[i]! <= span.to) out.push(ix.labelSet(i));
       }
     }
     return out;

@@ -72,9 +72,8 @@ export async function selectRaw(deps: QuerierDeps, mint: number, maxt: number, m
 /** Label sets of the series of a block with data in [mint, maxt] that match (all of them without matchers). */
 async function blockLabelSets(deps: QuerierDeps, entry: BlockEntry, mint: number, maxt: number, matchers: readonly Matcher[]): Promise<Labels[]> {
   const ix = await loadBlockIndex(deps, entry);
-  const sets = ix.labelSets();
-  const pos = matchers.length === 0 ? sets.map((_, i) => i) : ix.select(matchers);
-  return pos.filter((i) => ix.maxT[i]! >= mint && ix.minT[i]! <= maxt).map((i) => sets[i]!);
+  const pos = matchers.length === 0 ? Array.from({ length: ix.numSeries }, (_, i) => i) : ix.select(matchers);
+  return pos.filter((i) => ix.maxT[i]! >= mint && ix.minT[i]! <= maxt).map((i) => ix.labelSet(i));
 }
 
 /** What a {@link BatchedSeriesSet} has done so far. */

@@ -12,13 +12,21 @@
  *
  * Which segments form a run is decided by the segments alone, so that a
  * run stays the same while newer segments arrive and older ones are
- * compacted away: a run ends at a segment whose id ends in one of 2 of
- * the 32 ULID characters (every 16th segment on average), and holds the
+ * compacted away: a run ends at a segment whose id ends in one of 4 of
+ * the 32 ULID characters (every 8th segment on average), and holds the
  * consecutive segments of a read's plan since the previous run end (or
  * since a block or the plan's start). The segments after the last run end
  * are not grouped: that run is still open. A run is built the second time
  * a read meets it (a one-off query does not start a build), one build at a
  * time per process.
+ *
+ * Runs have two levels. A level-2 run ends where the id's last two
+ * characters are both run ends (every 64th segment on average; a level-2
+ * end is a level-1 end too, so level-2 runs are made of whole level-1
+ * runs). It is built from its level-1 runs once they are all built, and
+ * then stands for them: at 50k series an hour's tail of ~250 segments is
+ * read as ~5 tables instead of ~45 (each probed once per selected series).
+ * A built run's parts leave the cache.
  *
  * A merged run answers exactly as its segments do: its series' samples are
  * their merge (on equal timestamps the later segment's sample, as readers
@@ -37,10 +45,14 @@ import { decodeXorInto } from './xor-flat.ts';
 import type { TableCache } from './table-cache.ts';
 import type { QuerierDeps } from './querier.ts';
 
-/** A run ends at about every this many segments. */
+/** A run ends at about every this many segments (a level-2 run at about every this squared). */
 export const RunEndEvery = 8;
-/** Fewer consecutive segments than this are read as they are. */
+/** Fewer consecutive segments than this are read as they are (level 1). */
 export const MinRunSegments = 4;
+/** Levels of runs: runs of segments, and runs of those. */
+export const RunLevels = 2;
+/** Fewer consecutive segments than this form no level-2 run (a shorter one is no bigger than a level-1 run). */
+const MinLevel2Segments = 2 * RunEndEvery;
 /** Longest stretch of merging between two yields to the event loop while a run is built, ms. */
 const SliceMs = 4;
 /** Run keys remembered as seen once (or as not buildable). */
@@ -51,30 +63,35 @@ const MaxQueued = 64;
 const Crockford = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const Empty = new Uint8Array(0);
 
-/** Whether a run ends at the segment with this id (ULID; other ids never end one). */
-export function endsRun(id: string): boolean {
-  const v = Crockford.indexOf(id.charAt(id.length - 1));
-  return v >= 0 && v % RunEndEvery === 0;
+/** Whether a run of `level` (1 or 2) ends at the segment with this id (ULID; other ids never end one). */
+export function endsRun(id: string, level = 1): boolean {
+  for (let k = 1; k <= level; k++) {
+    const v = Crockford.indexOf(id.charAt(id.length - k));
+    if (v < 0 || v % RunEndEvery !== 0) return false;
+  }
+  return id.length > level;
 }
 
 /**
- * The runs among a plan's entries (sorted by order key): spans `[from, to)`
- * of consecutive segments whose last ends a run and that start after the
- * previous run end, a block, or the plan's start, of at least
- * {@link MinRunSegments} segments.
+ * The runs of `level` among a plan's entries `[from, to)` (sorted by order
+ * key): spans `[a, b)` of consecutive segments whose last ends a run of
+ * that level and that start after the previous such end, a block, or
+ * `from`, of at least {@link MinRunSegments} (level 1) or 16 (level 2)
+ * segments.
  */
-export function runSpans(entries: readonly CatalogEntry[]): [number, number][] {
+export function runSpans(entries: readonly CatalogEntry[], level = 1, from = 0, to = entries.length): [number, number][] {
+  const min = level === 1 ? MinRunSegments : MinLevel2Segments;
   const out: [number, number][] = [];
-  let from = 0;
-  for (let i = 0; i < entries.length; i++) {
+  let start = from;
+  for (let i = from; i < to; i++) {
     const e = entries[i]!;
     if (e.kind !== 'segment') {
-      from = i + 1;
+      start = i + 1;
       continue;
     }
-    if (!endsRun(e.id)) continue;
-    if (i + 1 - from >= MinRunSegments) out.push([from, i + 1]);
-    from = i + 1;
+    if (!endsRun(e.id, level)) continue;
+    if (i + 1 - start >= min) out.push([start, i + 1]);
+    start = i + 1;
   }
   return out;
 }
@@ -86,6 +103,8 @@ export interface Visit {
   /** Position in the plan's order (a run: its last segment's). */
   readonly ord: number;
   readonly run?: CachedSegment;
+  /** A run's key in the table cache. */
+  readonly runKey?: string;
 }
 
 /**
@@ -182,6 +201,15 @@ function compareIds(a: Uint8Array, ai: number, b: Uint8Array, bi: number): numbe
   return 0;
 }
 
+/** A build waiting: the run's key and the tables it merges (those not yet loaded: their segments). */
+interface Job {
+  readonly key: string;
+  readonly level: number;
+  readonly deps: QuerierDeps;
+  readonly parts: readonly Visit[];
+  readonly what: string;
+}
+
 /**
  * Finds the runs of reads' plans, hands out the merged ones that are
  * built, and builds those seen twice, one at a time. One per process,
@@ -192,37 +220,28 @@ export class SegmentRuns {
   /** Keys of runs seen once, and of runs that cannot be built (a segment too large to keep whole). */
   readonly #seen = new Map<string, true>();
   readonly #unbuildable = new Map<string, true>();
-  readonly #queue: { key: string; deps: QuerierDeps; members: SegmentEntry[] }[] = [];
+  readonly #queue: Job[] = [];
   readonly #queued = new Set<string>();
   #draining: Promise<void> | undefined;
-  /** Runs built, and visits of built runs handed out (for tests and benchmarks). */
-  built = 0;
+  /** Runs built, by level (index 0 unused); visits of built runs handed out (for tests and benchmarks). */
+  readonly builtByLevel = [0, 0, 0];
   used = 0;
 
   constructor(private readonly tables: TableCache) {}
 
+  /** Runs built, of all levels. */
+  get built(): number {
+    return this.builtByLevel[1]! + this.builtByLevel[2]!;
+  }
+
   /**
    * The objects a read of `entries` (a plan's, in order) visits: each
-   * built run in place of its segments, everything else as it is. Asks
-   * for the build of runs not built yet.
+   * built run in place of its parts, everything else as it is. Asks for
+   * the build of runs not built yet.
    */
   visits(deps: QuerierDeps, entries: readonly CatalogEntry[]): Visit[] {
     const out: Visit[] = [];
-    let next = 0;
-    for (const [from, to] of runSpans(entries)) {
-      const members = entries.slice(from, to) as SegmentEntry[];
-      const key = runKey(deps.cacheScope, members);
-      const run = this.tables.peek<CachedSegment>(key);
-      if (run === undefined) {
-        this.#wanted(key, deps, members);
-        continue;
-      }
-      for (; next < from; next++) out.push({ entry: entries[next]!, ord: next });
-      out.push({ entry: runEntry(members), ord: to - 1, run });
-      this.used++;
-      next = to;
-    }
-    for (; next < entries.length; next++) out.push({ entry: entries[next]!, ord: next });
+    this.#cover(deps, entries, RunLevels, 0, entries.length, out);
     return out;
   }
 
@@ -231,7 +250,42 @@ export class SegmentRuns {
     while (this.#draining !== undefined) await this.#draining;
   }
 
-  #wanted(key: string, deps: QuerierDeps, members: SegmentEntry[]): void {
+  /**
+   * Appends the visits of entries `[from, to)` through runs of `level` and
+   * below; returns whether every run among them, of every level up to
+   * `level`, is built.
+   */
+  #cover(deps: QuerierDeps, entries: readonly CatalogEntry[], level: number, from: number, to: number, out: Visit[]): boolean {
+    if (level === 0) {
+      for (let i = from; i < to; i++) out.push({ entry: entries[i]!, ord: i });
+      return true;
+    }
+    let complete = true;
+    let next = from;
+    for (const [a, b] of runSpans(entries, level, from, to)) {
+      if (!this.#cover(deps, entries, level - 1, next, a, out)) complete = false;
+      next = b;
+      const members = entries.slice(a, b) as SegmentEntry[];
+      const key = runKey(deps.cacheScope, level, members);
+      const run = this.tables.peek<CachedSegment>(key);
+      if (run !== undefined) {
+        out.push({ entry: runEntry(members), ord: b - 1, run, runKey: key });
+        this.used++;
+        continue;
+      }
+      complete = false;
+      const first = out.length;
+      // Its parts: segments (level 1), or runs of the level below, built
+      // (a level-2 run is asked for only then, and only when it would
+      // merge two parts or more).
+      if (this.#cover(deps, entries, level - 1, a, b, out) && out.length - first > 1) this.#wanted({ key, level, deps, parts: out.slice(first), what: runEntry(members).key });
+    }
+    if (!this.#cover(deps, entries, level - 1, next, to, out)) complete = false;
+    return complete;
+  }
+
+  #wanted(job: Job): void {
+    const key = job.key;
     if (this.#queued.has(key) || this.#unbuildable.has(key)) return;
     if (!this.#seen.has(key)) {
       remember(this.#seen, key);
@@ -240,14 +294,14 @@ export class SegmentRuns {
     if (this.#queue.length >= MaxQueued) return;
     this.#seen.delete(key);
     this.#queued.add(key);
-    this.#queue.push({ key, deps, members });
+    this.#queue.push(job);
     this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
   }
 
   async #drain(): Promise<void> {
     for (let job = this.#queue.shift(); job !== undefined; job = this.#queue.shift()) {
       try {
-        await this.#build(job.key, job.deps, job.members);
+        await this.#build(job);
       } catch {
         // A segment that cannot be read now is read again by the reads
         // themselves, which report it; the run is retried when seen again.
@@ -257,14 +311,22 @@ export class SegmentRuns {
     }
   }
 
-  async #build(key: string, deps: QuerierDeps, members: SegmentEntry[]): Promise<void> {
-    const tables = await Promise.all(members.map((e) => deps.tables.get(deps.cacheScope + e.id, () => loadCachedSegment(deps.bucket, e, deps.wholeSegmentBytes))));
+  async #build({ key, level, deps, parts, what }: Job): Promise<void> {
+    const keyOf = (v: Visit) => (v.run !== undefined ? v.runKey! : deps.cacheScope + v.entry.id);
+    const tables = await Promise.all(
+      parts.map((v) => v.run ?? deps.tables.get(keyOf(v), () => loadCachedSegment(deps.bucket, v.entry as SegmentEntry, deps.wholeSegmentBytes))),
+    );
     if (tables.some((t) => t.data === undefined)) {
       remember(this.#unbuildable, key);
       return;
     }
-    await this.tables.get(key, () => mergeTables(tables, runEntry(members).key));
-    this.built++;
+    await this.tables.get(key, () => mergeTables(tables, what));
+    this.builtByLevel[level]!++;
+    // The run stands for its parts in reads from now on: their tables
+    // would only crowd it out of the cache (at 50k series, the segments of
+    // an hour, their runs and the blocks' indexes together overflow the
+    // default 256 MiB, and runs were evicted and rebuilt over and over).
+    for (const v of parts) deps.tables.delete(keyOf(v));
   }
 }
 
@@ -273,9 +335,9 @@ function remember(m: Map<string, true>, key: string): void {
   m.set(key, true);
 }
 
-/** The table cache key of a run: every segment id (a segment arriving late into the span makes another run). */
-function runKey(scope: string, members: readonly SegmentEntry[]): string {
-  return `${scope}run/${members.map((e) => e.id).join(',')}`;
+/** The table cache key of a run: its level and every segment id (a segment arriving late into the span makes another run). */
+function runKey(scope: string, level: number, members: readonly SegmentEntry[]): string {
+  return `${scope}run${level}/${members.map((e) => e.id).join(',')}`;
 }
 
 /** The entry a run's visit carries: its last segment's, with a key naming the run. */

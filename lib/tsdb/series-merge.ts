@@ -324,14 +324,27 @@ function mergeCluster(list: ChunkList, sub: readonly number[], a: number, b: num
   }
 }
 
-/** The merged samples of `list` within [mint, maxt] (what merge.ts's SeriesIterator yields), in new columns. */
+/** Samples per slab of merged columns (two 512 KiB arrays). */
+const SlabSamples = 64 * 1024;
+/** The slab merged columns are cut from: its `n` is the first free sample. */
+let slab = new Cols(SlabSamples);
+
+/**
+ * The merged samples of `list` within [mint, maxt] (what merge.ts's
+ * SeriesIterator yields), as a slice of fresh columns. Slices are cut from
+ * shared slabs, never reused (a slab lives while any slice of it does):
+ * two arrays per series cost more to allocate and collect than the merge
+ * itself (~1 ms of a 100-series read, measured).
+ */
 export function mergeColumns(list: ChunkList, mint: number, maxt: number): ColumnSlice {
   const idx = sortedInRange(list, mint, maxt);
   let cap = 0;
   for (const k of idx) cap += list.numSamples(k);
-  const out = new Cols(cap);
+  if (slab.n + cap > slab.t.length) slab = new Cols(Math.max(SlabSamples, cap));
+  const out = slab;
+  const from = out.n;
   mergeInto(list, idx, 0, idx.length, mint, maxt, out);
-  return { t: out.t, v: out.v, from: 0, to: out.n };
+  return { t: out.t, v: out.v, from, to: out.n };
 }
 
 /** The chunk of cluster `c` when it is alone in it, else -1. (Helpers of mergeChunks: module functions, not closures made per series.) */

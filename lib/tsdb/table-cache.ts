@@ -52,15 +52,26 @@ export class TableCache {
     }
   }
 
+  /** Drops the value under `key` if it is loaded (a load under way is left alone). */
+  delete(key: string): void {
+    const sz = this.sizes.get(key);
+    if (sz === undefined) return;
+    this.map.delete(key);
+    this.sizes.delete(key);
+    this.loaded.delete(key);
+    this.bytes -= sz;
+  }
+
+  /** Bytes of the values loaded. */
+  get size(): number {
+    return this.bytes;
+  }
+
   private evict(): void {
     for (const k of this.map.keys()) {
       if (this.bytes <= this.maxBytes) break;
-      const sz = this.sizes.get(k);
-      if (sz === undefined) continue; // still loading
-      this.map.delete(k);
-      this.sizes.delete(k);
-      this.loaded.delete(k);
-      this.bytes -= sz;
+      if (!this.sizes.has(k)) continue; // still loading
+      this.delete(k);
     }
   }
 }

@@ -78,6 +78,11 @@ describe('BlockIndex.select', () => {
       });
       assert.deepEqual(got, want, ms.map(String).join(', '));
     }
+    // Label sets are decoded on demand, once: readers key per-series state on the object.
+    for (const i of [0, 7, sorted.length - 1]) {
+      assert.deepEqual(ix.labelSet(i), sorted[i], `label set ${i}`);
+      assert.equal(ix.labelSet(i), ix.labelSet(i), `label set ${i} decoded again`);
+    }
   });
 
   it('keeps answers apart for matcher lists that a joined key could confuse', async () => {

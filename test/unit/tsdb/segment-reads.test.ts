@@ -206,6 +206,8 @@ describe('series merge on flat chunk lists', () => {
     const rand = prng(5);
     let overlapping = 0;
     let equalTimes = 0;
+    // Every answer, to recheck at the end: merged columns share slabs, and a later merge must not overwrite an earlier answer.
+    const answers: { got: ReturnType<typeof mergeColumns>; want: ReturnType<typeof drainColumns>; what: string }[] = [];
     for (let c = 0; c < 1500; c++) {
       // Prepare
       const srcs = randomSources(rand);
@@ -231,10 +233,17 @@ describe('series merge on flat chunk lists', () => {
           assert.equal(hexBits(got.v[got.from + i]!), hexBits(want.v[i]!), `${what}: v[${i}]`);
         }
         assert.deepEqual(gotChunks, wantChunks, `${what}: chunks`);
+        answers.push({ got, want, what });
       }
       if (new Set(srcs.flatMap((s) => [s.minTime, s.maxTime])).size < 2 * srcs.length) equalTimes++;
     }
     assert.ok(overlapping > 300 && equalTimes > 300, `cases with overlaps ${overlapping}, with shared timestamps ${equalTimes}`);
+    const slabs = new Set(answers.map((a) => a.got.t));
+    assert.ok(slabs.size > 1, `answers came from ${slabs.size} slab(s)`);
+    for (const { got, want, what } of answers) {
+      assert.equal(got.to - got.from, want.to, `${what}, rechecked: sample count`);
+      for (let i = 0; i < want.to; i++) assert.equal(hexBits(got.v[got.from + i]!), hexBits(want.v[i]!), `${what}, rechecked: v[${i}]`);
+    }
   });
 });
 

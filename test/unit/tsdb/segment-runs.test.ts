@@ -15,8 +15,9 @@ import { SegmentBuilder } from '../../../lib/segment/writer.ts';
 import { CachedSegment } from '../../../lib/tsdb/cached-segment.ts';
 import { newSeriesEntry, type TenantDB } from '../../../lib/tsdb/db.ts';
 import type { SeriesEntry } from '../../../lib/tsdb/series-cache.ts';
-import { endsRun, mergeTables, MinRunSegments, runSpans } from '../../../lib/tsdb/segment-runs.ts';
+import { endsRun, mergeTables, MinRunSegments, RunEndEvery, runSpans } from '../../../lib/tsdb/segment-runs.ts';
 import { ChunkList, mergeColumns } from '../../../lib/tsdb/series-merge.ts';
+import type { QuerierDeps } from '../../../lib/tsdb/querier.ts';
 import { UlidFactory } from '../../../lib/tsdb/ulid.ts';
 import { prng } from '../../helpers/prng.ts';
 import { assertReadsModel, Clock, D0, dataset, hexBits, Hour, MaxT, memStorage, Minute, Model, OtherNaN, Stale, storesOn, writeRequests, type Request } from '../compact/helpers.ts';
@@ -39,13 +40,34 @@ describe('runSpans', () => {
     });
   }
 
-  it('ends runs at about one ULID in eight, decided by the id alone', () => {
+  it('ends runs at about one ULID in eight, level-2 runs at one in 64, decided by the id alone', () => {
     const ulids = new UlidFactory();
     let ends = 0;
-    for (let i = 0; i < 8000; i++) if (endsRun(ulids.next())) ends++;
-    assert.ok(ends > 800 && ends < 1200, `${ends} run ends in 8000`);
+    let ends2 = 0;
+    for (let i = 0; i < 64_000; i++) {
+      const id = ulids.next();
+      if (endsRun(id)) ends++;
+      if (endsRun(id, 2)) {
+        ends2++;
+        assert.ok(endsRun(id), `${id}: a level-2 end that is no level-1 end`);
+      }
+    }
+    assert.ok(ends > 7000 && ends < 9000, `${ends} run ends in 64000`);
+    assert.ok(ends2 > 800 && ends2 < 1200, `${ends2} level-2 run ends in 64000`);
     assert.equal(endsRun('not-a-ulid!'), false);
-    assert.ok(MinRunSegments >= 2);
+    assert.equal(endsRun('0', 2), false);
+    assert.ok(MinRunSegments >= 2 && RunEndEvery === 8);
+  });
+
+  it('level 2: spans of at least 16 segments ending at a double run end, split by blocks', () => {
+    // Ids ending in two run-end characters (0, 8, G, R) end level-2 runs.
+    const ids = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${'123456789ABCDEF'[i % 15]}${'1234567'[i % 7]}`);
+    const a = [...ids(20, 'A'), 'A00', ...ids(5, 'B'), 'B08', ...ids(30, 'C')].map(segment);
+    assert.deepEqual(runSpans(a, 2), [[0, 21]], 'a span of 21; one of 6 is too short; the open tail is no run');
+    const b = [...ids(10, 'A').map(segment), block('X'), ...ids(16, 'B').map(segment), segment('BRG')];
+    assert.deepEqual(runSpans(b, 2), [[11, 28]]);
+    assert.deepEqual(runSpans(b, 2, 12), [[12, 28]], 'from a later start');
+    assert.deepEqual(runSpans(b, 2, 0, 27), [], 'cut before its end');
   });
 });
 
@@ -215,5 +237,41 @@ describe('reads through merged runs', () => {
     const usedAfter = runs.used;
     await assertReadsModel(db, model, 'through runs over blocks');
     assert.ok(runs.used > usedAfter, 'no read used a built run after the compaction');
+  });
+
+  it('answer as the segments do through level-2 runs, built from built level-1 runs', async () => {
+    // Prepare: segments until there is a closed level-2 run (bounded).
+    const storage = memStorage();
+    const runs = storage.runs!;
+    const db = storage.tenant('t2');
+    const model = new Model();
+    const { series, requests } = dataset(1);
+    await writeRequests(db, requests, model);
+    const rnd = prng(12);
+    const written: number[] = [];
+    const level2 = async () => runSpans((await db.stores.catalog.entries(-MaxT, MaxT)).entries, 2).length;
+    for (let i = 0; i < 60 && (await level2()) < 1; i++) await writeRequests(db, randomRequests(rnd, series, 20, written), model);
+    assert.ok((await level2()) >= 1, 'no closed level-2 run after 1200 writes');
+
+    // Act + Assess: plans' visits. Level-1 runs are asked for (twice) and
+    // built first; level-2 runs only once their level-1 runs are built.
+    const { entries } = await db.stores.catalog.entries(-MaxT, MaxT);
+    const deps = (db as unknown as { deps: QuerierDeps }).deps; // what the tenant's reads pass
+    const runVisits = (level: 1 | 2) => runs.visits(deps, entries).filter((v) => v.run !== undefined && v.runKey!.includes(`/run${level}/`)).length;
+    assert.equal(runVisits(1) + runVisits(1), 0, 'runs before any build');
+    await runs.idle();
+    assert.deepEqual(runs.builtByLevel.slice(1), [runSpans(entries).length, 0], 'level-1 runs built after two sightings, no level-2 one');
+    assert.ok(runVisits(1) > 0 && runVisits(2) === 0, 'level-1 runs read first');
+    assert.equal(runVisits(2), 0, 'level-2 runs still being built');
+    await runs.idle();
+    assert.equal(runs.builtByLevel[2], runSpans(entries, 2).length, 'level-2 runs built');
+    assert.ok(runVisits(2) > 0, 'no visit of a level-2 run');
+    const used = runs.used;
+    await assertReadsModel(db, model, 'through level-2 runs');
+    assert.ok(runs.used > used, 'no read used a built run');
+
+    // Rewrites after the runs: later segments still win over the level-2 run's samples.
+    await writeRequests(db, randomRequests(rnd, series, 60, written), model);
+    await assertReadsModel(db, model, 'after rewrites');
   });
 });
