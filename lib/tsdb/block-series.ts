@@ -9,12 +9,12 @@ import type { Matcher } from '../labels/matcher.ts';
 import { Encoding } from '../chunkenc/chunk.ts';
 import type { SourceChunk } from '../storage/merge.ts';
 import { XorColumnEncoder } from '../chunkenc/xor-columns.ts';
-import { EncodedSeries } from './series-chunks.ts';
+import { BlockEncodings, pushEncoded } from './series-chunks.ts';
 import type { QuerierDeps } from './querier.ts';
 
 const Empty = new Uint8Array(0);
 
-/** Scratch of EncodedSeries.encode (used synchronously only, so one per process is enough). */
+/** Scratch of BlockEncodings.add (used synchronously only, so one per process is enough). */
 const scratchEncoder = new XorColumnEncoder();
 
 /**
@@ -22,7 +22,7 @@ const scratchEncoder = new XorColumnEncoder();
  * `chunks` (by batch position): as decoded columns, or, when `xor` (chunk
  * answers) and a series lies wholly inside the range, as the XOR chunks of
  * the whole series, from the page cache or encoded once and cached there
- * (lib/tsdb/series-chunks.ts). Returns the bytes newly decoded.
+ * (the block's {@link BlockEncodings}). Returns the bytes newly decoded.
  */
 export async function readBlockSeries(
   deps: QuerierDeps,
@@ -47,17 +47,17 @@ export async function readBlockSeries(
   if (hits.length === 0) return 0;
   const push = (k: number, c: SourceChunk) => (chunks[owners[k]!] ??= []).push(c);
   const cache = deps.pages;
-  const chunkKey = (i: number) => `${deps.cacheScope}${entry.id}/s${i}`;
+  const encKey = `${deps.cacheScope}${entry.id}/xor`;
   const whole = (i: number) => xor && ix.minT[i]! >= mint && ix.maxT[i]! <= maxt;
+  let encs = xor ? cache?.getDerived<BlockEncodings>(encKey) : undefined;
   // What is not cached gets decoded.
   const todo: number[] = [];
   let bytes = 0;
   for (let k = 0; k < hits.length; k++) {
     const i = hits[k]!;
-    const hit = whole(i) ? cache?.getDerived<EncodedSeries>(chunkKey(i)) : undefined;
-    if (hit !== undefined) {
-      hit.pushTo((chunks[owners[k]!] ??= []), ord);
-      bytes += hit.byteSize;
+    if (encs !== undefined && encs.has(i) && whole(i)) {
+      encs.pushTo(i, (chunks[owners[k]!] ??= []), ord);
+      bytes += encs.bytesOf(i);
     } else todo.push(k);
   }
   if (todo.length === 0) return bytes;
@@ -93,14 +93,23 @@ export async function readBlockSeries(
   }
   const t = buf.t;
   const v = buf.v;
+  let added = false;
   for (let j = 0; j < todo.length; j++) {
     const k = todo[j]!;
     const i = hits[k]!;
     if (from[j] === to[j]) continue;
     if (whole(i) && cut[j] === 0) {
-      const enc = EncodedSeries.encode(t, v, from[j]!, to[j]!, scratchEncoder);
-      cache?.setDerived(chunkKey(i), enc);
-      enc.pushTo((chunks[owners[k]!] ??= []), ord);
+      const out = (chunks[owners[k]!] ??= []);
+      if (cache === undefined) {
+        pushEncoded(t, v, from[j]!, to[j]!, scratchEncoder, out, ord);
+        continue;
+      }
+      encs ??= new BlockEncodings(ix.numSeries);
+      // (A concurrent read of the block may have added it meanwhile.)
+      if (encs.has(i) || encs.add(i, t, v, from[j]!, to[j]!, scratchEncoder, cache.maxValueBytes)) {
+        encs.pushTo(i, out, ord);
+        added = true;
+      } else pushEncoded(t, v, from[j]!, to[j]!, scratchEncoder, out, ord);
       continue;
     }
     // Kept decoded: sample answers read them as they are; chunk answers
@@ -108,6 +117,8 @@ export async function readBlockSeries(
     const samples = { t, v, from: from[j]!, to: to[j]! };
     push(k, { minTime: t[from[j]!]!, maxTime: t[to[j]! - 1]!, encoding: Encoding.XOR, data: Empty, order: ord, samples });
   }
+  // (Again after growing: the cache counts the entry's new size.)
+  if (added) cache!.setDerived(encKey, encs!);
   return bytes;
 }
 

@@ -26,6 +26,11 @@ export class PageCache {
 
   constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
 
+  /** The largest value cached (larger ones are not kept: one value never flushes the cache). */
+  get maxValueBytes(): number {
+    return this.maxBytes / 4;
+  }
+
   /** The page under `key`, if cached (and not a derived value). */
   get(key: string): Uint8Array | undefined {
     const v = this.touch(key);
@@ -56,7 +61,7 @@ export class PageCache {
   }
 
   private put(key: string, value: Uint8Array | SizedValue, size: number): void {
-    if (size > this.maxBytes / 4) return; // never let one value flush the cache
+    if (size > this.maxValueBytes) return;
     const old = this.map.get(key);
     if (old !== undefined) {
       this.map.delete(key);
