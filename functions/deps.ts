@@ -106,6 +106,8 @@ function meteredStorage(stores: RootStores, meter: InvocationMeter, memoryMb: nu
     ...meterStores(stores, meter),
     tableCacheBytes: Math.floor(memoryBytes / 8),
     seriesCacheSize: Math.floor(memoryBytes / 4 / 1024),
+    // Functions do not own the table: postings are kept while their week's token holds.
+    postingsCache: true,
   });
 }
 

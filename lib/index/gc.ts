@@ -7,8 +7,8 @@
  * The bucket's partitions are found from its `names` partition: for each
  * name, its `values/<name>` partition, and for each value the postings
  * partition. Deletion goes leaf first (postings of a value, then the value
- * item; all values of a name, then the name item; the series partition
- * last), so a crash at any point leaves every remaining item reachable
+ * item; all values of a name, then the name item; the series partition,
+ * then the postings token), so a crash at any point leaves every remaining item reachable
  * from the names partition and a rerun finishes the job.
  */
 import type { KVStore } from '../kvstore/kvstore.ts';
@@ -45,6 +45,7 @@ export async function dropBucketIndex(kv: KVStore, bucket: number): Promise<numb
     n++;
   }
   n += await deleteAll(kv, IndexKeys.series(bucket));
+  await kv.batchDelete([{ pk: IndexKeys.token(bucket), sk: 'v' }]);
   return n;
 }
 

@@ -138,6 +138,11 @@ export const IndexKeys = {
   values: (bucket: number, name: string) => `ix/${indexBucketKey(bucket)}/values/${keyString(name)}`,
   /** Postings of one label pair in a bucket: sk = series id. */
   postings: (bucket: number, name: string, value: string) => `ix/${indexBucketKey(bucket)}/p/${keyString(`${name}=${value}`)}`,
+  /**
+   * The postings token of a bucket: sk `v`, value random bytes rewritten
+   * after every write of new postings (lib/index/label-index.ts).
+   */
+  token: (bucket: number) => `ix/${indexBucketKey(bucket)}/token`,
 } as const;
 
 /**

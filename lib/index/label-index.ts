@@ -13,7 +13,19 @@
  * Crash-safe order: a series' postings, names and values are written before
  * its series record, so a present series record means the series is fully
  * indexed for that bucket (`hasSeriesMany` relies on it).
+ *
+ * Between the two, each call that wrote postings rewrites its buckets'
+ * postings token with new random bytes. Writers index a segment's series
+ * before they record the segment in the catalog, so a reader that reads
+ * the catalog and then the token sees a token written after the postings
+ * of every segment in its catalog. A reader that keeps postings (option
+ * `postingsCache`, for processes that do not own the store: AWS mode)
+ * keeps them with the token it read before querying them, and reuses them
+ * while the token it reads is the same: no postings were written since,
+ * so they hold every series of its catalog's segments. A bucket without a
+ * token (indexed before tokens existed) is never cached.
  */
+import { randomBytes } from 'node:crypto';
 import { kvGetMany, kvQueryKeys, type KVItem, type KVStore } from '../kvstore/kvstore.ts';
 import { decodeLabels } from '../labels/labels.ts';
 import type { Labels } from '../labels/labels.ts';
@@ -56,6 +68,47 @@ const KnownSeries = 250_000;
  */
 const SelectedSeries = 50_000;
 
+/** Series ids the postings cache holds at most, over all its lists (~60 bytes each). */
+const CachedPostingIds = 1_000_000;
+
+/** Sort key of a bucket's postings token. */
+const TokenSk = 'v';
+
+export interface LabelIndexOptions {
+  /** Keep postings and label values across reads, checked against the bucket's token (see the module comment). @default false */
+  postingsCache?: boolean;
+}
+
+/** Lists read from the index, each with the token read before it (an LRU bounded by ids held). */
+class PostingsCache {
+  readonly #lists = new Map<string, { token: string; ids: string[] }>();
+  #ids = 0;
+
+  get(key: string, token: string): string[] | undefined {
+    const hit = this.#lists.get(key);
+    if (hit === undefined || hit.token !== token) return undefined;
+    this.#lists.delete(key);
+    this.#lists.set(key, hit);
+    return hit.ids;
+  }
+
+  set(key: string, token: string, ids: string[]): void {
+    const old = this.#lists.get(key);
+    if (old !== undefined) {
+      this.#lists.delete(key);
+      this.#ids -= old.ids.length;
+    }
+    if (ids.length > CachedPostingIds / 4) return;
+    this.#lists.set(key, { token, ids });
+    this.#ids += ids.length;
+    for (const [k, e] of this.#lists) {
+      if (this.#ids <= CachedPostingIds) break;
+      this.#lists.delete(k);
+      this.#ids -= e.ids.length;
+    }
+  }
+}
+
 /** Buckets whose written names/values this process remembers. */
 const RememberedBuckets = 4;
 
@@ -77,7 +130,15 @@ export class LabelIndex {
   /** Decoded labels of series records {@link select} read, kept across calls. */
   private readonly selected = new KnownLabels<Labels>(SelectedSeries);
 
-  constructor(private readonly kv: KVStore) {}
+  /** Postings and label values kept across reads, when enabled. */
+  private readonly cache: PostingsCache | undefined;
+
+  constructor(
+    private readonly kv: KVStore,
+    opts: LabelIndexOptions = {},
+  ) {
+    this.cache = opts.postingsCache === true ? new PostingsCache() : undefined;
+  }
 
   /** Selections under way, by week and matchers: concurrent calls for days of one week share one read. */
   private readonly selecting = new Map<string, Promise<Map<string, Labels>>>();
@@ -141,6 +202,8 @@ export class LabelIndex {
     }
     await this.kv.batchPut(items);
     for (const { bucket, key } of shared) this.writtenIn(bucket).add(key);
+    // New postings: new tokens, before the series records (see the module comment).
+    await this.kv.batchPut([...weeks.keys()].map((week) => ({ pk: IndexKeys.token(week), sk: TokenSk, value: randomBytes(12) })));
     await this.kv.batchPut(records);
   }
 
@@ -155,16 +218,42 @@ export class LabelIndex {
 
   /** Values of one label name in a bucket (key order). */
   async labelValues(bucket: number, name: string): Promise<string[]> {
+    return this.labelValuesAt(bucket, name, undefined);
+  }
+
+  /** The bucket's postings token (hex), or undefined when caching is off or the bucket has none. */
+  private async tokenOf(bucket: number): Promise<string | undefined> {
+    if (this.cache === undefined) return undefined;
+    const v = await this.kv.get(IndexKeys.token(bucket), TokenSk);
+    return v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+  }
+
+  /** labelValues, through the cache when `token` is given. The answer must not be changed. */
+  private async labelValuesAt(bucket: number, name: string, token: string | undefined): Promise<string[]> {
+    const key = `${indexBucketOfDay(bucket)}\u0000v\u0000${name}`;
+    const hit = token === undefined ? undefined : this.cache?.get(key, token);
+    if (hit !== undefined) return hit;
     const out: string[] = [];
     for await (const it of this.kv.query(IndexKeys.values(bucket, name))) {
       out.push(isShortened(it.sk) ? Utf8Dec.decode(it.value) : it.sk);
     }
+    if (token !== undefined) this.cache?.set(key, token, out);
     return out;
   }
 
   /** Sorted ids of the series with label pair name=value in a bucket. */
   async postings(bucket: number, name: string, value: string): Promise<string[]> {
-    return (await kvQueryKeys(this.kv, IndexKeys.postings(bucket, name, value))).keys;
+    return this.postingsAt(bucket, name, value, undefined);
+  }
+
+  /** postings, through the cache when `token` is given. The answer must not be changed. */
+  private async postingsAt(bucket: number, name: string, value: string, token: string | undefined): Promise<string[]> {
+    const pk = IndexKeys.postings(bucket, name, value);
+    const hit = token === undefined ? undefined : this.cache?.get(pk, token);
+    if (hit !== undefined) return hit;
+    const ids = (await kvQueryKeys(this.kv, pk)).keys;
+    if (token !== undefined) this.cache?.set(pk, token, ids);
+    return ids;
   }
 
   /**
@@ -233,18 +322,20 @@ export class LabelIndex {
     const positive = matchers.filter((m) => !matchesEmpty(m));
     const subtract = matchers.filter((m) => matchesEmpty(m));
 
+    // Read before any postings: lists kept with it hold everything written before it.
+    const token = await this.tokenOf(bucket);
     let all: Map<string, Labels> | undefined;
     let ids: string[];
     if (positive.length === 0) {
       all = await this.allSeries(bucket);
       ids = [...all.keys()];
     } else {
-      ids = intersectUnions(await Promise.all(positive.map((m) => this.postingsMatching(bucket, m, true))));
+      ids = intersectUnions(await Promise.all(positive.map((m) => this.postingsMatching(bucket, m, true, token))));
     }
     for (const m of subtract) {
       if (ids.length === 0) break;
       // Series that have the label with a value the matcher rejects.
-      ids = without(ids, merge(await this.postingsMatching(bucket, m, false)));
+      ids = without(ids, merge(await this.postingsMatching(bucket, m, false, token)));
     }
 
     const out = new Map<string, Labels>();
@@ -281,18 +372,18 @@ export class LabelIndex {
    * The postings of the label values `v` of `m.name` for which
    * `m.matches(v) === want`, a list per value (their union is the answer).
    */
-  private async postingsMatching(bucket: number, m: Matcher, want: boolean): Promise<string[][]> {
+  private async postingsMatching(bucket: number, m: Matcher, want: boolean, token: string | undefined): Promise<string[][]> {
     if (want) {
-      if (m.type === MatchType.Equal) return [await this.postings(bucket, m.name, m.value)];
+      if (m.type === MatchType.Equal) return [await this.postingsAt(bucket, m.name, m.value, token)];
       const set = setMatches(m);
-      if (set !== undefined) return Promise.all(set.map((v) => this.postings(bucket, m.name, v)));
+      if (set !== undefined) return Promise.all(set.map((v) => this.postingsAt(bucket, m.name, v, token)));
     } else if (m.type === MatchType.NotEqual) {
-      return [await this.postings(bucket, m.name, m.value)];
+      return [await this.postingsAt(bucket, m.name, m.value, token)];
     }
-    const values = (await this.labelValues(bucket, m.name)).filter((v) => m.matches(v) === want);
+    const values = (await this.labelValuesAt(bucket, m.name, token)).filter((v) => m.matches(v) === want);
     const lists: string[][] = [];
     for (let i = 0; i < values.length; i += ReadConcurrency) {
-      lists.push(...(await Promise.all(values.slice(i, i + ReadConcurrency).map((v) => this.postings(bucket, m.name, v)))));
+      lists.push(...(await Promise.all(values.slice(i, i + ReadConcurrency).map((v) => this.postingsAt(bucket, m.name, v, token)))));
     }
     return lists;
   }

@@ -95,7 +95,7 @@ export async function openStorage(cfg: StorageConfig, decorate: StoreDecorator =
     await ensureBucket(s3, cfg.bucket);
     await ensureTable(ddb, cfg.table);
   }
-  return new Storage(decorate({ bucket: new S3Bucket({ client: s3, bucket: cfg.bucket }), kv: new DynamoKVStore({ client: ddb, table: cfg.table }) }));
+  return new Storage({ ...decorate({ bucket: new S3Bucket({ client: s3, bucket: cfg.bucket }), kv: new DynamoKVStore({ client: ddb, table: cfg.table }) }), postingsCache: true });
 }
 
 export interface RemoteRoutesOptions {

@@ -48,6 +48,13 @@ export interface StorageOptions {
    * @default true
    */
   segmentRuns?: boolean;
+  /**
+   * Keep label-index postings across reads, checked against each week's
+   * postings token (lib/index/label-index.ts): for processes that do not
+   * own the index store (AWS mode), where every postings list is a query.
+   * @default false
+   */
+  postingsCache?: boolean;
 }
 
 /** Prefix of a tenant's object keys. */
@@ -107,9 +114,10 @@ export class TenantDB implements Queryable {
     pages?: PageCache,
     groupCommit: boolean | GroupCommitOptions = false,
     runs?: SegmentRuns,
+    postingsCache = false,
   ) {
     this.series = new SeriesCache(seriesCacheSize);
-    const index = new LabelIndex(kv);
+    const index = new LabelIndex(kv, { postingsCache });
     const catalog = new Catalog(kv);
     this.stores = { tenant, bucket, kv, index, catalog, ulids, seals: new SealMarks(kv, sealCacheMs) };
     this.deps = { bucket, index, catalog, tables, pages, cacheScope: `${tenant}/`, runs };
@@ -193,6 +201,7 @@ export class Storage {
         this.pages,
         this.opts.groupCommit,
         this.runs,
+        this.opts.postingsCache,
       );
       this.tenants.set(id, db);
     }

@@ -42,12 +42,13 @@ async function counterValue(c: Counter<string>, labels: Record<string, string>):
  * registry item; the segment PUT; one BatchGetItem per 100 series (is it
  * indexed? 1 RRU per series);
  * one batch of postings (3 per series), label names (3) and values
- * (__name__ and job: 1 each, instance: n); one batch of series records (n);
- * one catalog item. All items are far below 1 KB, so 1 WRU each.
+ * (__name__ and job: 1 each, instance: n); the week's postings token (1);
+ * one batch of series records (n); one catalog item. All items are far
+ * below 1 KB, so 1 WRU each.
  */
 function firstWriteCost(n: number) {
   const indexItems = 3 * n + 3 + (2 + n);
-  const batches = [1, indexItems, n, 1];
+  const batches = [1, indexItems, 1, n, 1];
   const batchRequests = batches.reduce((s, k) => s + Math.ceil(k / 25), 0);
   const items = batches.reduce((s, k) => s + k, 0);
   const usd = (AwsPrices.s3.putClass.usd * 1) / 1000 + (AwsPrices.dynamodb.write.usd * items) / 1e6 + (AwsPrices.dynamodb.read.usd * n) / 1e6;

@@ -3,8 +3,8 @@
  * and skips the per-item dedup map for postings (lib/index/label-index.ts,
  * AddBatch). These tests compare every item it writes, call after call,
  * with a brute-force model of the index schema (IndexKeys per series and
- * label, names and values once per week and process, series records in a
- * second batch): entries repeated within a call, several days of one week
+ * label, names and values once per week and process, a new postings token
+ * per week written, series records in a third batch): entries repeated within a call, several days of one week
  * and two weeks in one call, shared and unique pairs, shortened keys, and
  * sealed (untrusted) weeks. A wrong cached key, a dropped or doubled item or
  * a name written twice makes them fail.
@@ -113,10 +113,13 @@ describe('LabelIndex.add writes exactly the schema items', () => {
         const before = kv.batches.length;
         await index.add(entries, untrusted);
 
-        // Assess: postings, names and values first, then the series records.
-        assert.equal(kv.batches.length - before, 2, `call ${call}: two batches`);
+        // Assess: postings, names and values first, then new postings tokens of the weeks written, then the series records.
+        assert.equal(kv.batches.length - before, 3, `call ${call}: three batches`);
         assert.deepEqual(new Map([...kv.batches[before]!].sort()), new Map([...want.items].sort()), `call ${call}: postings, names, values`);
-        assert.deepEqual(new Map([...kv.batches[before + 1]!].sort()), new Map([...want.records].sort()), `call ${call}: series records`);
+        const weeks = [...new Set(entries.map((e) => indexBucketOfDay(e.bucket)))].sort();
+        assert.deepEqual([...kv.batches[before + 1]!.keys()].sort(), weeks.map((w) => `${IndexKeys.token(w)}\u0000v`).sort(), `call ${call}: tokens`);
+        for (const v of kv.batches[before + 1]!.values()) assert.equal(v.length, 24, 'a token of 12 random bytes');
+        assert.deepEqual(new Map([...kv.batches[before + 2]!].sort()), new Map([...want.records].sort()), `call ${call}: series records`);
       }
     });
   }
@@ -133,7 +136,8 @@ describe('LabelIndex.add writes exactly the schema items', () => {
     await index.add([e, { ...e, bucket: Mon + 1 }], 'all');
 
     // Assess: 2 postings + 2 names + 2 values, once each although given twice.
-    assert.equal(kv.batches[2]!.size, 6);
-    assert.equal(kv.batches[3]!.size, 1);
+    assert.equal(kv.batches[3]!.size, 6);
+    assert.equal(kv.batches[4]!.size, 1, 'one token: one week');
+    assert.equal(kv.batches[5]!.size, 1);
   });
 });
