@@ -48,14 +48,16 @@ export const WriteAccess: FunctionAccess = {
 
 /**
  * What the remote_read path calls: catalog, postings and label listings are
- * Queries; series records are BatchGetItems of 100 (LabelIndex.select ->
- * DynamoKVStore.getMany); segments are read with ranged GetObjects, and
+ * Queries; a week's postings token is a GetItem (LabelIndex.select, with
+ * the postings cache of the functions); series records are BatchGetItems
+ * of 100 (LabelIndex.select -> DynamoKVStore.getMany); segments are read
+ * with ranged GetObjects, and
  * HeadObject (S3Bucket.head, for a segment whose size is unknown) is
  * authorized by s3:GetObject too.
  */
 export const ReadAccess: FunctionAccess = {
   s3: ['s3:GetObject'],
-  dynamodb: ['dynamodb:Query', 'dynamodb:BatchGetItem'],
+  dynamodb: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:BatchGetItem'],
 };
 
 /** Properties of {@link StratusStorage}. */

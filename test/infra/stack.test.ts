@@ -204,9 +204,9 @@ describe('StratusStack functions', () => {
     const [dataId] = only('AWS::S3::Bucket', (b) => b.Properties.LoggingConfiguration !== undefined);
     const cases = [
       { fn: fns.write, s3: ['s3:PutObject'], dynamodb: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem'] },
-      { fn: fns.read, s3: ['s3:GetObject'], dynamodb: ['dynamodb:BatchGetItem', 'dynamodb:Query'] },
+      { fn: fns.read, s3: ['s3:GetObject'], dynamodb: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'] },
       // The query API reads exactly as remote_read does: nothing that writes or deletes.
-      { fn: fns.query, s3: ['s3:GetObject'], dynamodb: ['dynamodb:BatchGetItem', 'dynamodb:Query'] },
+      { fn: fns.query, s3: ['s3:GetObject'], dynamodb: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'] },
     ];
     for (const c of cases) {
       const roleId = resources[c.fn]!.Properties.Role['Fn::GetAtt'][0] as string;
@@ -227,7 +227,7 @@ describe('StratusStack functions', () => {
   it('keeps the granted key pattern and action lists in step with lib/ and infra/', () => {
     assert.ok(tenantObjectPrefix('t').startsWith(ObjectKeyPattern.replace(/\*$/, '')));
     assert.deepEqual([...WriteAccess.s3, ...WriteAccess.dynamodb].sort(), ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 's3:PutObject']);
-    assert.deepEqual([...ReadAccess.s3, ...ReadAccess.dynamodb].sort(), ['dynamodb:BatchGetItem', 'dynamodb:Query', 's3:GetObject']);
+    assert.deepEqual([...ReadAccess.s3, ...ReadAccess.dynamodb].sort(), ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject']);
   });
 
   it('offers senders a managed policy for both URLs, scoped to the two functions', () => {
