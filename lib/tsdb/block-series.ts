@@ -9,12 +9,12 @@ import type { Matcher } from '../labels/matcher.ts';
 import { Encoding } from '../chunkenc/chunk.ts';
 import type { SourceChunk } from '../storage/merge.ts';
 import { XorColumnEncoder } from '../chunkenc/xor-columns.ts';
-import { BlockEncodings, pushEncoded } from './series-chunks.ts';
+import { BlockEncodings, encodeSeries, pushCopy } from './series-chunks.ts';
 import type { QuerierDeps } from './querier.ts';
 
 const Empty = new Uint8Array(0);
 
-/** Scratch of BlockEncodings.add (used synchronously only, so one per process is enough). */
+/** Scratch of encodeSeries (used synchronously only, so one per process is enough). */
 const scratchEncoder = new XorColumnEncoder();
 
 /**
@@ -100,16 +100,16 @@ export async function readBlockSeries(
     if (from[j] === to[j]) continue;
     if (whole(i) && cut[j] === 0) {
       const out = (chunks[owners[k]!] ??= []);
-      if (cache === undefined) {
-        pushEncoded(t, v, from[j]!, to[j]!, scratchEncoder, out, ord);
+      // (A concurrent read of the block may have added it meanwhile.)
+      if (encs?.has(i) === true) {
+        encs.pushTo(i, out, ord);
         continue;
       }
-      encs ??= new BlockEncodings(ix.numSeries);
-      // (A concurrent read of the block may have added it meanwhile.)
-      if (encs.has(i) || encs.add(i, t, v, from[j]!, to[j]!, scratchEncoder, cache.maxValueBytes)) {
+      encodeSeries(t, v, from[j]!, to[j]!, scratchEncoder);
+      if (cache !== undefined && (encs ??= new BlockEncodings(ix.numSeries)).add(i, scratchEncoder, cache.maxValueBytes)) {
         encs.pushTo(i, out, ord);
         added = true;
-      } else pushEncoded(t, v, from[j]!, to[j]!, scratchEncoder, out, ord);
+      } else pushCopy(scratchEncoder, out, ord);
       continue;
     }
     // Kept decoded: sample answers read them as they are; chunk answers

@@ -57,13 +57,10 @@ export class BlockEncodings implements SizedValue {
   }
 
   /**
-   * Encodes samples [from, to) of the columns as series i's chunks (cut as
-   * segments cut them) with `scratch`, unless that would take this past
-   * `limit` bytes; returns whether it was added.
+   * Takes the chunks in `scratch` (see {@link encodeSeries}) as series i's,
+   * unless that would take this past `limit` bytes; returns whether it did.
    */
-  add(i: number, t: Float64Array, v: Float64Array, from: number, to: number, scratch: XorColumnEncoder, limit: number): boolean {
-    scratch.reset();
-    scratch.encode(t, v, from, to, SamplesPerChunk, MaxChunkSpanMs);
+  add(i: number, scratch: XorColumnEncoder, limit: number): boolean {
     const n = scratch.count;
     const bytes = scratch.used;
     if (this.byteSize + bytes + n * 24 > limit) return false;
@@ -101,14 +98,14 @@ export class BlockEncodings implements SizedValue {
   }
 }
 
-/**
- * Encodes samples [from, to) of the columns as chunks (as BlockEncodings
- * does) with `scratch`, and appends them to `out` as source chunks of rank
- * `order`, over a copy of their bytes: for a series the cache cannot take.
- */
-export function pushEncoded(t: Float64Array, v: Float64Array, from: number, to: number, scratch: XorColumnEncoder, out: SourceChunk[], order: number): void {
+/** Encodes samples [from, to) of the columns into `scratch` (reset first) as a block series' chunks: cut as segments cut them. */
+export function encodeSeries(t: Float64Array, v: Float64Array, from: number, to: number, scratch: XorColumnEncoder): void {
   scratch.reset();
   scratch.encode(t, v, from, to, SamplesPerChunk, MaxChunkSpanMs);
+}
+
+/** Appends the chunks in `scratch` to `out` as source chunks of rank `order`, over a copy of their bytes (for a series the cache cannot take). */
+export function pushCopy(scratch: XorColumnEncoder, out: SourceChunk[], order: number): void {
   const data = scratch.buf.slice(0, scratch.used);
   for (let k = 0; k < scratch.count; k++) {
     const o = scratch.off[k]!;

@@ -62,11 +62,6 @@ export class TableCache {
     this.bytes -= sz;
   }
 
-  /** Bytes of the values loaded. */
-  get size(): number {
-    return this.bytes;
-  }
-
   private evict(): void {
     for (const k of this.map.keys()) {
       if (this.bytes <= this.maxBytes) break;
