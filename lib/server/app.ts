@@ -38,7 +38,7 @@ export async function openLocalStorage(dataDir: string, decorate: StoreDecorator
   // of this process touches their range (lib/catalog/query-cache.ts).
   const kv = new OwnedQueryCache(await LevelKVStore.open({ dir: join(dataDir, 'index') }), { cacheable: isCachedPartition });
   // Concurrent writes share a segment file and its fsyncs (lib/tsdb/group-commit.ts).
-  return new Storage({ ...decorate({ bucket, kv }), groupCommit: true, ...options });
+  return new Storage({ ...decorate({ bucket, kv }), groupCommit: { soleWriter: true }, ...options });
 }
 
 /**
@@ -95,8 +95,17 @@ export async function openStorage(cfg: StorageConfig, decorate: StoreDecorator =
     await ensureBucket(s3, cfg.bucket);
     await ensureTable(ddb, cfg.table);
   }
-  return new Storage({ ...decorate({ bucket: new S3Bucket({ client: s3, bucket: cfg.bucket }), kv: new DynamoKVStore({ client: ddb, table: cfg.table }) }), postingsCache: true });
+  return new Storage({ ...decorate({ bucket: new S3Bucket({ client: s3, bucket: cfg.bucket }), kv: new DynamoKVStore({ client: ddb, table: cfg.table }) }), ...AwsServeOptions });
 }
+
+/**
+ * What `stratus serve --storage=aws` adds to the stores: concurrent
+ * requests of a tenant share a segment, hence one PutObject and one
+ * catalog write per group instead of per request (lib/tsdb/group-commit.ts;
+ * not the sole writer: Lambda functions may write beside it), and postings
+ * are kept across reads while their week's token holds.
+ */
+export const AwsServeOptions = { groupCommit: { soleWriter: false }, postingsCache: true } as const satisfies Partial<StorageOptions>;
 
 export interface RemoteRoutesOptions {
   storage: Storage;

@@ -37,8 +37,10 @@ export interface StorageOptions {
   tableCacheBytes?: number;
   /**
    * Let concurrent commits of a tenant share one segment (one object write,
-   * one catalog write; lib/tsdb/group-commit.ts). Local mode turns it on:
-   * there every object write costs a file, an fsync and a folder fsync.
+   * one catalog write; lib/tsdb/group-commit.ts). `stratus serve` turns it
+   * on: locally every object write costs a file, an fsync and a folder
+   * fsync; in AWS mode every request to S3 or DynamoDB costs SDK CPU and
+   * money. Lambda functions leave it off (one request per invocation).
    * @default false
    */
   groupCommit?: boolean | GroupCommitOptions;
@@ -124,8 +126,10 @@ export class TenantDB implements Queryable {
     this.committer =
       groupCommit === false
         ? undefined
-        : // One writing process with serialised commits: buckets found empty need no point reads.
-          new GroupCommitter({ bucket, index, catalog, ulids, seals: this.stores.seals, fresh: new FreshBuckets(kv) }, groupCommit === true ? {} : groupCommit);
+        : new GroupCommitter(
+            { bucket, index, catalog, ulids, seals: this.stores.seals, fresh: groupCommit !== true && groupCommit.soleWriter === true ? new FreshBuckets(kv) : undefined },
+            groupCommit === true ? {} : groupCommit,
+          );
   }
 
   /** A new appender; `expected` sizes its buffers (they grow as needed anyway). */

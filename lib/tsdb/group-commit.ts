@@ -40,6 +40,16 @@ export interface GroupCommitOptions {
    * {@link GroupCommitter}); 0 never waits. @default 5
    */
   lingerMs?: number;
+  /**
+   * This process is the only writer of its index store (local mode, where
+   * LevelDB's lock makes it so): series new to the process in an index
+   * bucket that was empty at first look skip the point read of their
+   * records (lib/tsdb/fresh-buckets.ts). Where other writers may index the
+   * same series (AWS mode: Lambda functions beside `serve`), that would
+   * only rewrite their items, but each rewrite is a paid write.
+   * @default false
+   */
+  soleWriter?: boolean;
 }
 
 interface Waiting {

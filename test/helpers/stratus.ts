@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpServer } from '../../lib/server/http.ts';
 import { createMetricsRegistry } from '../../lib/server/metrics.ts';
-import { openLocalStorage, remoteRoutes } from '../../lib/server/app.ts';
+import { AwsServeOptions, openLocalStorage, remoteRoutes } from '../../lib/server/app.ts';
 import { Storage } from '../../lib/tsdb/db.ts';
 import { MemBucket } from '../../lib/objstore/mem.ts';
 import { MemKVStore } from '../../lib/kvstore/mem.ts';
@@ -45,13 +45,15 @@ export async function startAwsEmulators(): Promise<{ s3: S3rverHandle; ddb: Dyna
 
 /**
  * A storage of the given kind: `mem`, `local` (filesystem + LevelDB in a
- * temp dir) or `aws` (S3 + DynamoDB backends on s3rver + dynalite).
+ * temp dir) or `aws` (S3 + DynamoDB backends on s3rver + dynalite, with
+ * the options `stratus serve --storage=aws` adds).
  */
 export async function makeStorage(kind: StorageKind): Promise<{ storage: Storage; cleanup(): Promise<void> }> {
   if (kind === 'aws') {
     const emu = await startAwsEmulators();
     const client = emu.s3.client();
-    const storage = new Storage({ bucket: new S3Bucket({ client, bucket: emu.bucket }), kv: new DynamoKVStore({ client: emu.ddb.client(), table: emu.table }) });
+    // As `stratus serve --storage=aws` builds it (group commit, postings cache).
+    const storage = new Storage({ bucket: new S3Bucket({ client, bucket: emu.bucket }), kv: new DynamoKVStore({ client: emu.ddb.client(), table: emu.table }), ...AwsServeOptions });
     return {
       storage,
       cleanup: async () => {

@@ -213,11 +213,11 @@ describe('group commit', () => {
     });
     const bucket = new MemBucket();
     // Act 1: a fresh store, three series (one bucket).
-    const first = new Storage({ bucket, kv: counting, groupCommit: true });
+    const first = new Storage({ bucket, kv: counting, groupCommit: { soleWriter: true } });
     await appendRequest(first, 1).commit();
     const readsFresh = seriesReads;
     // Act 2: a new process on the same stores: the bucket is not empty any more.
-    const second = new Storage({ bucket, kv: counting, groupCommit: true });
+    const second = new Storage({ bucket, kv: counting, groupCommit: { soleWriter: true } });
     const app = second.tenant('t').appender();
     for (const s of ['0', 'new']) app.append(newSeriesEntry(labelsFromPairs({ __name__: 'gc_test', series: s })), 5000, 5);
     const res = await app.commit();
@@ -227,6 +227,15 @@ describe('group commit', () => {
     assert.equal(res.seriesIndexed, 1, 'only the series not indexed before is written');
     const q = await second.tenant('t').querier(0, 1e9);
     assert.deepEqual((await q.labelValues('series')).sort(), ['0', '1', '2', 'new']);
+
+    // A writer that may not be alone (AWS mode's serve) asks even in a bucket
+    // it found empty: another writer may have indexed the series since.
+    seriesReads = 0;
+    const shared = new Storage({ bucket: new MemBucket(), kv: counting, groupCommit: { soleWriter: false } });
+    const other = shared.tenant('u').appender();
+    for (const s of ['a', 'b']) other.append(newSeriesEntry(labelsFromPairs({ __name__: 'gc_test', series: s })), 5000, 5);
+    assert.equal((await other.commit()).seriesIndexed, 2);
+    assert.equal(seriesReads, 2, 'not the sole writer: one point read per new series');
   });
 
   describe('waiting for the senders of the last group (lingerMs)', () => {
