@@ -12,7 +12,7 @@
  * from the names partition and a rerun finishes the job.
  */
 import type { KVStore } from '../kvstore/kvstore.ts';
-import { IndexKeys, isShortened } from './keys.ts';
+import { IndexKeys, isShortened, TokenSk } from './keys.ts';
 
 const dec = new TextDecoder();
 
@@ -45,7 +45,7 @@ export async function dropBucketIndex(kv: KVStore, bucket: number): Promise<numb
     n++;
   }
   n += await deleteAll(kv, IndexKeys.series(bucket));
-  await kv.batchDelete([{ pk: IndexKeys.token(bucket), sk: 'v' }]);
+  await kv.batchDelete([{ pk: IndexKeys.token(bucket), sk: TokenSk }]);
   return n;
 }
 

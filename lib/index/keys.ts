@@ -139,11 +139,14 @@ export const IndexKeys = {
   /** Postings of one label pair in a bucket: sk = series id. */
   postings: (bucket: number, name: string, value: string) => `ix/${indexBucketKey(bucket)}/p/${keyString(`${name}=${value}`)}`,
   /**
-   * The postings token of a bucket: sk `v`, value random bytes rewritten
+   * The postings token of a bucket: sk {@link TokenSk}, value random bytes rewritten
    * after every write of new postings (lib/index/label-index.ts).
    */
   token: (bucket: number) => `ix/${indexBucketKey(bucket)}/token`,
 } as const;
+
+/** Sort key of the one item of a bucket's postings token partition ({@link IndexKeys.token}). */
+export const TokenSk = 'v';
 
 /**
  * The series partition of a day bucket in the day layout written before

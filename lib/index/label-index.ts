@@ -30,7 +30,7 @@ import { kvGetMany, kvQueryKeys, type KVItem, type KVStore } from '../kvstore/kv
 import { decodeLabels } from '../labels/labels.ts';
 import type { Labels } from '../labels/labels.ts';
 import { matchesEmpty, MatchType, setMatches, type Matcher } from '../labels/matcher.ts';
-import { IndexKeys, indexBucketOfDay, isShortened, keyString } from './keys.ts';
+import { IndexKeys, indexBucketOfDay, isShortened, keyString, TokenSk } from './keys.ts';
 import { intersectUnions, merge, without } from './postings.ts';
 import { KnownLabels } from './known-labels.ts';
 
@@ -70,9 +70,6 @@ const SelectedSeries = 50_000;
 
 /** Series ids the postings cache holds at most, over all its lists (~60 bytes each). */
 const CachedPostingIds = 1_000_000;
-
-/** Sort key of a bucket's postings token. */
-const TokenSk = 'v';
 
 export interface LabelIndexOptions {
   /** Keep postings and label values across reads, checked against the bucket's token (see the module comment). @default false */
@@ -230,15 +227,13 @@ export class LabelIndex {
 
   /** labelValues, through the cache when `token` is given. The answer must not be changed. */
   private async labelValuesAt(bucket: number, name: string, token: string | undefined): Promise<string[]> {
-    const key = `${indexBucketOfDay(bucket)}\u0000v\u0000${name}`;
-    const hit = token === undefined ? undefined : this.cache?.get(key, token);
-    if (hit !== undefined) return hit;
-    const out: string[] = [];
-    for await (const it of this.kv.query(IndexKeys.values(bucket, name))) {
-      out.push(isShortened(it.sk) ? Utf8Dec.decode(it.value) : it.sk);
-    }
-    if (token !== undefined) this.cache?.set(key, token, out);
-    return out;
+    return this.through(`${indexBucketOfDay(bucket)}\u0000v\u0000${name}`, token, async () => {
+      const out: string[] = [];
+      for await (const it of this.kv.query(IndexKeys.values(bucket, name))) {
+        out.push(isShortened(it.sk) ? Utf8Dec.decode(it.value) : it.sk);
+      }
+      return out;
+    });
   }
 
   /** Sorted ids of the series with label pair name=value in a bucket. */
@@ -249,11 +244,17 @@ export class LabelIndex {
   /** postings, through the cache when `token` is given. The answer must not be changed. */
   private async postingsAt(bucket: number, name: string, value: string, token: string | undefined): Promise<string[]> {
     const pk = IndexKeys.postings(bucket, name, value);
-    const hit = token === undefined ? undefined : this.cache?.get(pk, token);
+    return this.through(pk, token, async () => (await kvQueryKeys(this.kv, pk)).keys);
+  }
+
+  /** `load()`, kept under `key` with `token` when the cache is on and a token was read. */
+  private async through(key: string, token: string | undefined, load: () => Promise<string[]>): Promise<string[]> {
+    if (token === undefined || this.cache === undefined) return load();
+    const hit = this.cache.get(key, token);
     if (hit !== undefined) return hit;
-    const ids = (await kvQueryKeys(this.kv, pk)).keys;
-    if (token !== undefined) this.cache?.set(pk, token, ids);
-    return ids;
+    const list = await load();
+    this.cache.set(key, token, list);
+    return list;
   }
 
   /**
