@@ -21,7 +21,7 @@
  * Lambdas, other containers and the compactor write DynamoDB); there the
  * catalog must be read from the store, strongly consistent, every time.
  */
-import { keysOf, kvQueryKeys, type KVItem, type KVKey, type KVKeyList, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
+import type { KVItem, KVKey, KVQueryOptions, KVStore } from '../kvstore/kvstore.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 
 /** Options of {@link OwnedQueryCache}. */
@@ -73,8 +73,12 @@ export class OwnedQueryCache implements KVStore {
   getMany?: (keys: readonly KVKey[]) => Promise<(Uint8Array | undefined)[]>;
   reclaim?: () => Promise<void>;
 
-  get(pk: string, sk: string): Promise<Uint8Array | undefined> {
-    return this.store.get(pk, sk);
+  /** A point read; in a cacheable partition, answered as the query of exactly that key (and cached as one). */
+  async get(pk: string, sk: string): Promise<Uint8Array | undefined> {
+    if (!this.opts.cacheable(pk)) return this.store.get(pk, sk);
+    let value: Uint8Array | undefined;
+    for await (const it of this.query(pk, { start: sk, end: sk })) value = it.value;
+    return value;
   }
 
   async *query(pk: string, opts: KVQueryOptions = {}): AsyncIterable<KVItem> {
@@ -110,14 +114,6 @@ export class OwnedQueryCache implements KVStore {
     if (keep && (this.#epoch.get(pk) ?? 0) === epoch && (this.#inFlight.get(pk) ?? 0) === 0) {
       this.#remember({ pk, opts: { ...opts }, keys, values, valueLengths, bytes }, key);
     }
-  }
-
-  /** A cached answer's keys in one step; a miss reads (and caches) through {@link query}. */
-  async queryKeys(pk: string, opts: KVQueryOptions = {}): Promise<KVKeyList> {
-    if (!this.opts.cacheable(pk)) return kvQueryKeys(this.store, pk, opts);
-    const hit = this.#hit(pk, optionsKey(opts));
-    if (hit !== undefined) return { keys: hit.keys.slice(), valueLengths: hit.valueLengths.slice() };
-    return keysOf(this.query(pk, opts));
   }
 
   /** The cached answer of (pk, options key), marked as just used; undefined if none. */

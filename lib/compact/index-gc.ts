@@ -18,8 +18,9 @@
  *    of its days: retention schedules it again when it expires them;
  * 2. keep the item and wait while the week is younger than the longest
  *    retention;
- * 3. delete the postings named by the labels of its `series` records, then
- *    (lib/index/gc.ts) per name in `names` the postings of each value in
+ * 3. delete the postings partitions named by the labels of its `series`
+ *    records but by no value item, then (lib/index/gc.ts) per name in
+ *    `names` the postings of each value in
  *    `values/<name>` and the value, then the name, then the series records;
  * 4. delete the item.
  *
@@ -29,14 +30,15 @@
  */
 import type { KVStore } from '../kvstore/kvstore.ts';
 import { CatalogPartition } from '../catalog/catalog.ts';
-import { bucketKey, daysOfIndexBucket, indexBucketKey, indexBucketRange, IndexKeys, indexBucketsOfDays, parseIndexBucketKey } from '../index/keys.ts';
-import { dropBucketIndex } from '../index/gc.ts';
+import { bucketKey, daysOfIndexBucket, indexBucketKey, indexBucketRange, IndexKeys, indexBucketsOfDays, isShortened, parseIndexBucketKey } from '../index/keys.ts';
+import { deletePartition, dropBucketIndex } from '../index/gc.ts';
 import { decodeLabels } from '../labels/labels.ts';
 import type { RetentionPolicy } from './retention.ts';
 
 export const IndexGcPartition = 'indexgc';
 
 const Present = new Uint8Array([1]);
+const dec = new TextDecoder();
 
 /** Whether a policy lets index GC run: every resolution has a finite retention. */
 export function indexGcEnabled(policy: RetentionPolicy): boolean {
@@ -108,22 +110,27 @@ export async function runIndexGc(kv: KVStore, policy: RetentionPolicy, now: numb
 }
 
 /**
- * Deletes every index item of one index bucket (any day of the week). First the postings named by the
- * labels of its series records (point deletes: this also reaches postings
- * whose names or values items a failed write never made), then everything
- * reachable from its names partition, series records last
- * (lib/index/gc.ts). Returns the number of items deleted (postings of the
- * first step are counted once, in the second).
+ * Deletes every index item of one index bucket (any day of the week).
+ * First the postings partitions named by the labels of its series records
+ * that its names and values partitions do not name (a failed write may
+ * have written postings without their name or value items), then
+ * everything reachable from its names partition, series records last
+ * (lib/index/gc.ts). Returns the number of items deleted.
  */
 export async function removeBucketIndex(kv: KVStore, bucket: number): Promise<number> {
-  let batch: { pk: string; sk: string }[] = [];
+  const named = new Set<string>();
+  for await (const n of kv.query(IndexKeys.names(bucket))) {
+    const name = isShortened(n.sk) ? dec.decode(n.value) : n.sk;
+    for await (const v of kv.query(IndexKeys.values(bucket, name))) named.add(IndexKeys.postings(bucket, name, isShortened(v.sk) ? dec.decode(v.value) : v.sk));
+  }
+  const orphans = new Set<string>();
   for await (const it of kv.query(IndexKeys.series(bucket))) {
-    for (const { name, value } of decodeLabels(it.value, 0, it.value.length)) batch.push({ pk: IndexKeys.postings(bucket, name, value), sk: it.sk });
-    if (batch.length >= 500) {
-      await kv.batchDelete(batch);
-      batch = [];
+    for (const { name, value } of decodeLabels(it.value, 0, it.value.length)) {
+      const pk = IndexKeys.postings(bucket, name, value);
+      if (!named.has(pk)) orphans.add(pk);
     }
   }
-  if (batch.length > 0) await kv.batchDelete(batch);
-  return dropBucketIndex(kv, bucket);
+  let n = 0;
+  for (const pk of orphans) n += await deletePartition(kv, pk);
+  return n + (await dropBucketIndex(kv, bucket));
 }

@@ -22,7 +22,7 @@
  * the caller abandons mid-page is charged for the items it consumed only.
  */
 import type { Bucket, ObjectAttributes } from '../objstore/bucket.ts';
-import { kvGetMany, kvQueryKeys, type KVItem, type KVKey, type KVKeyList, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
+import { kvGetMany, type KVItem, type KVKey, type KVQueryOptions, type KVStore } from '../kvstore/kvstore.ts';
 import { TenantsPartition, tenantIndexPrefix, tenantObjectPrefix } from '../tsdb/db.ts';
 import { compareUtf8 } from '../util/utf8.ts';
 import { DynamoBatchWriteItems, DynamoQueryPageBytes, S3ListPageKeys, dynamoItemBytes, readUnits, utf8Length, writeUnits } from './model.ts';
@@ -280,19 +280,6 @@ class MeteredKVStore implements KVStore {
         page.item(it.sk, it.value.length);
         yield it;
       }
-    } finally {
-      page.close();
-    }
-  }
-
-  /** Charged as {@link query}, the items counted from the key list. */
-  async queryKeys(pk: string, opts: KVQueryOptions = {}): Promise<KVKeyList> {
-    const page = this.#queryPages(pk, opts);
-    if (page === undefined) return kvQueryKeys(this.inner, pk, opts);
-    try {
-      const list = await kvQueryKeys(this.inner, pk, opts);
-      for (let i = 0; i < list.keys.length; i++) page.item(list.keys[i]!, list.valueLengths[i]!);
-      return list;
     } finally {
       page.close();
     }

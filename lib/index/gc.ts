@@ -16,7 +16,8 @@ import { IndexKeys, isShortened, TokenSk } from './keys.ts';
 
 const dec = new TextDecoder();
 
-async function deleteAll(kv: KVStore, pk: string): Promise<number> {
+/** Deletes every item of partition `pk`; returns how many. */
+export async function deletePartition(kv: KVStore, pk: string): Promise<number> {
   let n = 0;
   for (;;) {
     const keys: { pk: string; sk: string }[] = [];
@@ -37,14 +38,14 @@ export async function dropBucketIndex(kv: KVStore, bucket: number): Promise<numb
     const values: { sk: string; value: string }[] = [];
     for await (const it of kv.query(valuesPk)) values.push({ sk: it.sk, value: isShortened(it.sk) ? dec.decode(it.value) : it.sk });
     for (const v of values) {
-      n += await deleteAll(kv, IndexKeys.postings(bucket, name, v.value));
+      n += await deletePartition(kv, IndexKeys.postings(bucket, name, v.value));
       await kv.batchDelete([{ pk: valuesPk, sk: v.sk }]);
       n++;
     }
     await kv.batchDelete([{ pk: IndexKeys.names(bucket), sk }]);
     n++;
   }
-  n += await deleteAll(kv, IndexKeys.series(bucket));
+  n += await deletePartition(kv, IndexKeys.series(bucket));
   await kv.batchDelete([{ pk: IndexKeys.token(bucket), sk: TokenSk }]);
   return n;
 }

@@ -10,6 +10,11 @@
  * gets the series of the whole week, a superset it filters by time
  * through the objects it reads.
  *
+ * Postings are written per call, not per series: one item per label pair
+ * and call, holding the ids of the call's series with that pair
+ * (lib/index/postings-items.ts), so a call indexing 2000 new series writes
+ * a few hundred postings items rather than ~10 per series.
+ *
  * Crash-safe order: a series' postings, names and values are written before
  * its series record, so a present series record means the series is fully
  * indexed for that bucket (`hasSeriesMany` relies on it).
@@ -19,19 +24,20 @@
  * before they record the segment in the catalog, so a reader that reads
  * the catalog and then the token sees a token written after the postings
  * of every segment in its catalog. A reader that keeps postings (option
- * `postingsCache`, for processes that do not own the store: AWS mode)
- * keeps them with the token it read before querying them, and reuses them
+ * `postingsCache`: `stratus serve` in both modes, the Lambda functions)
+ * keeps them, decoded, with the token it read before querying them, and reuses them
  * while the token it reads is the same: no postings were written since,
  * so they hold every series of its catalog's segments. A bucket without a
  * token (indexed before tokens existed) is never cached.
  */
 import { randomBytes } from 'node:crypto';
-import { kvGetMany, kvQueryKeys, type KVItem, type KVStore } from '../kvstore/kvstore.ts';
+import { kvGetMany, type KVItem, type KVStore } from '../kvstore/kvstore.ts';
 import { decodeLabels } from '../labels/labels.ts';
 import type { Labels } from '../labels/labels.ts';
 import { matchesEmpty, MatchType, setMatches, type Matcher } from '../labels/matcher.ts';
 import { IndexKeys, indexBucketOfDay, isShortened, keyString, TokenSk } from './keys.ts';
 import { intersectUnions, merge, without } from './postings.ts';
+import { commitSk, encodePostingsValues, PostingsUnion } from './postings-items.ts';
 import { KnownLabels } from './known-labels.ts';
 
 const Present = new Uint8Array([1]);
@@ -167,14 +173,16 @@ export class LabelIndex {
 
   /**
    * Indexes series: postings, names and values first, then the series
-   * records (the commit point of each). Idempotent. Name and value items
+   * records (the commit point of each). Idempotent as reads see it (a
+   * repeated call writes its postings items again, under a new sort key,
+   * and reads take the union). Name and value items
    * this process wrote before are skipped, except in `untrusted` index
    * buckets (sealed weeks, given by their Mondays).
    */
   async add(entries: readonly IndexEntry[], untrusted: ReadonlySet<number> | 'all' = NoBuckets): Promise<void> {
     if (entries.length === 0) return;
-    // Each (week, series) once: its postings are then distinct items, and
-    // only names and values need checking for repeats. Keys are built once
+    // Each (week, series) once: its id is then once in each pair's list,
+    // and only names and values need checking for repeats. Keys are built once
     // per label name and pair of the call (AddBatch), not once per series.
     const weeks = new Map<number, AddBatch>();
     const taken = new Set<string>();
@@ -197,6 +205,8 @@ export class LabelIndex {
       wb.addSeries(e, items, shared);
       records.push({ pk: wb.seriesPk, sk: e.id, value: e.canonical });
     }
+    const sk = commitSk();
+    for (const wb of weeks.values()) wb.postingsItems(sk, items);
     await this.kv.batchPut(items);
     for (const { bucket, key } of shared) this.writtenIn(bucket).add(key);
     // New postings: new tokens, before the series records (see the module comment).
@@ -244,7 +254,11 @@ export class LabelIndex {
   /** postings, through the cache when `token` is given. The answer must not be changed. */
   private async postingsAt(bucket: number, name: string, value: string, token: string | undefined): Promise<string[]> {
     const pk = IndexKeys.postings(bucket, name, value);
-    return this.through(pk, token, async () => (await kvQueryKeys(this.kv, pk)).keys);
+    return this.through(pk, token, async () => {
+      const union = new PostingsUnion();
+      for await (const it of this.kv.query(pk)) union.add(it.sk, it.value);
+      return union.ids();
+    });
   }
 
   /** `load()`, kept under `key` with `token` when the cache is on and a token was read. */
@@ -397,12 +411,14 @@ interface NameKeys {
   readonly pairs: Map<string, PairKeys>;
 }
 
-/** The keys of one label pair in one week. */
+/** The keys of one label pair in one week, and the call's series with it. */
 interface PairKeys {
   /** Partition of the pair's postings. */
   readonly postings: string;
   /** `v:<name>=<value>`: the value's entry in `LabelIndex.written`. */
   readonly v: string;
+  /** Ids of the call's series with this pair, in call order. */
+  readonly ids: string[];
 }
 
 /**
@@ -427,7 +443,17 @@ class AddBatch {
     this.#namesPk = IndexKeys.names(week);
   }
 
-  /** Appends the postings of `e`, and the names and values not written yet, to `items`. */
+  /** Appends the call's postings items to `items`: per label pair, its series' ids under sort key `sk` (lib/index/postings-items.ts). */
+  postingsItems(sk: string, items: KVItem[]): void {
+    for (const nk of this.#names.values()) {
+      for (const pk of nk.pairs.values()) {
+        const values = encodePostingsValues(pk.ids.sort());
+        for (let i = 0; i < values.length; i++) items.push({ pk: pk.postings, sk: i === 0 ? sk : `${sk}.${i}`, value: values[i]! });
+      }
+    }
+  }
+
+  /** Notes `e` in the postings of its label pairs, and appends the names and values not written yet to `items`. */
   addSeries(e: IndexEntry, items: KVItem[], shared: { bucket: number; key: string }[]): void {
     const labels = e.labels;
     for (let i = 0; i < labels.length; i++) {
@@ -439,10 +465,10 @@ class AddBatch {
       }
       let pk = nk.pairs.get(value);
       if (pk === undefined) {
-        pk = { postings: IndexKeys.postings(this.week, name, value), v: `v:${name}=${value}` };
+        pk = { postings: IndexKeys.postings(this.week, name, value), v: `v:${name}=${value}`, ids: [] };
         nk.pairs.set(value, pk);
       }
-      items.push({ pk: pk.postings, sk: e.id, value: Present });
+      pk.ids.push(e.id);
       if (this.#wanted(nk.n)) {
         const sk = keyString(name);
         items.push({ pk: this.#namesPk, sk, value: isShortened(sk) ? Utf8.encode(name) : Present });

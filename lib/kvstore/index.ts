@@ -4,8 +4,8 @@
  * (`leveldb/leveldb-store.ts`, later `dynamodb/`), so that a bundle never
  * pulls in a backend it does not use (classic-level is a native module).
  */
-export type { KVItem, KVKey, KVKeyList, KVQueryOptions, KVStore } from './kvstore.ts';
-export { kvGetMany, kvQueryKeys } from './kvstore.ts';
+export type { KVItem, KVKey, KVQueryOptions, KVStore } from './kvstore.ts';
+export { kvGetMany } from './kvstore.ts';
 export { InvalidKVKeyError, InvalidKVRequestError, KVValueTooLargeError } from './errors.ts';
 export { MemKVStore } from './mem.ts';
 export { prefixedKVStore } from './prefixed.ts';

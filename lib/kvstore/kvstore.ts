@@ -75,14 +75,6 @@ export interface KVStore {
   /** The items of partition `pk` selected by `opts`, in sort-key order. */
   query(pk: string, opts?: KVQueryOptions): AsyncIterable<KVItem>;
   /**
-   * The sort keys of the items `query(pk, opts)` yields, in its order, at
-   * once, with the length of each item's value (not the values): for
-   * callers that need only the keys (postings), without an async step per
-   * item. Optional, as {@link getMany}: call it through {@link kvQueryKeys},
-   * which falls back on `query`. The arrays are the caller's.
-   */
-  queryKeys?(pk: string, opts?: KVQueryOptions): Promise<KVKeyList>;
-  /**
    * Writes items (insert or overwrite). Resolves once all are durable; on
    * rejection any subset may have been written. Items in one call have
    * distinct (pk, sk). Order of application within a call is unspecified.
@@ -108,33 +100,6 @@ export interface KVStore {
   reclaim?(): Promise<void>;
   /** Releases resources; the store is not used afterwards. */
   close(): Promise<void>;
-}
-
-/** What {@link KVStore.queryKeys} answers: sort keys and their items' value lengths, index for index. */
-export interface KVKeyList {
-  keys: string[];
-  valueLengths: number[];
-}
-
-/**
- * `kv.queryKeys(pk, opts)` where the store has it; otherwise the keys of
- * `kv.query(pk, opts)`, with the same result. Callers use this rather
- * than `kv.queryKeys` itself.
- */
-export async function kvQueryKeys(kv: KVStore, pk: string, opts?: KVQueryOptions): Promise<KVKeyList> {
-  if (kv.queryKeys !== undefined) return kv.queryKeys(pk, opts);
-  return keysOf(kv.query(pk, opts));
-}
-
-/** The sort keys and value lengths of a query's items, read to the end. */
-export async function keysOf(items: AsyncIterable<KVItem>): Promise<KVKeyList> {
-  const keys: string[] = [];
-  const valueLengths: number[] = [];
-  for await (const it of items) {
-    keys.push(it.sk);
-    valueLengths.push(it.value.length);
-  }
-  return { keys, valueLengths };
 }
 
 /** Point reads a store without `getMany` makes at once in {@link kvGetMany}. */

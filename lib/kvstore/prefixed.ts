@@ -4,7 +4,7 @@
  * tenant.
  */
 import { InvalidKVKeyError } from './errors.ts';
-import { kvGetMany, kvQueryKeys, type KVItem, type KVKey, type KVKeyList, type KVQueryOptions, type KVStore } from './kvstore.ts';
+import { kvGetMany, type KVItem, type KVKey, type KVQueryOptions, type KVStore } from './kvstore.ts';
 import { checkPk } from './validate.ts';
 
 /**
@@ -44,10 +44,6 @@ class PrefixedKVStore implements KVStore {
     for await (const item of this.#store.query(this.#pk(pk), opts)) {
       yield { pk, sk: item.sk, value: item.value };
     }
-  }
-
-  async queryKeys(pk: string, opts?: KVQueryOptions): Promise<KVKeyList> {
-    return kvQueryKeys(this.#store, this.#pk(pk), opts);
   }
 
   async batchPut(items: readonly KVItem[]): Promise<void> {

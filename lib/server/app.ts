@@ -38,21 +38,23 @@ export async function openLocalStorage(dataDir: string, decorate: StoreDecorator
   // of this process touches their range (lib/catalog/query-cache.ts).
   const kv = new OwnedQueryCache(await LevelKVStore.open({ dir: join(dataDir, 'index') }), { cacheable: isCachedPartition });
   // Concurrent writes share a segment file and its fsyncs (lib/tsdb/group-commit.ts).
-  return new Storage({ ...decorate({ bucket, kv }), groupCommit: { soleWriter: true }, ...options });
+  return new Storage({ ...decorate({ bucket, kv }), groupCommit: { soleWriter: true }, postingsCache: true, ...options });
 }
 
 /**
- * Partitions whose queries local mode answers from memory: a tenant's
- * catalog (`<tenant>/catalog`: lib/tsdb/db.ts prefixes each tenant's
- * partitions), and its label index's postings, names and values
- * (lib/index/keys.ts), which a read of data still in segments queries once
- * per matcher value; they change only when a series is new in its week.
+ * Partitions whose queries (and point reads) local mode answers from
+ * memory: a tenant's catalog (`<tenant>/catalog`: lib/tsdb/db.ts prefixes
+ * each tenant's partitions), and its label index's names, values and
+ * postings token (lib/index/keys.ts), which a read of data still in
+ * segments reads once per matcher or week; they change only when a series
+ * is new in its week. Postings lists are kept by the label index itself,
+ * decoded, while the token holds (`postingsCache`).
  */
 export function isCachedPartition(pk: string): boolean {
   return pk.endsWith(`/${CatalogPartition}`) || LabelIndexQueried.test(pk);
 }
 
-const LabelIndexQueried = /\/ix\/w[^/]+\/(?:p\/|values\/|names$)/;
+const LabelIndexQueried = /\/ix\/w[^/]+\/(?:values\/|names$|token$)/;
 
 /**
  * Wraps the root object store and index store before the storage is built

@@ -51,9 +51,10 @@ export interface StorageOptions {
    */
   segmentRuns?: boolean;
   /**
-   * Keep label-index postings across reads, checked against each week's
-   * postings token (lib/index/label-index.ts): for processes that do not
-   * own the index store (AWS mode), where every postings list is a query.
+   * Keep label-index postings across reads, decoded, checked against each
+   * week's postings token (lib/index/label-index.ts). `stratus serve` (both
+   * storages) and the Lambda functions turn it on; without it every
+   * postings list is a query and a decode per read.
    * @default false
    */
   postingsCache?: boolean;

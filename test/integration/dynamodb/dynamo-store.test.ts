@@ -19,6 +19,13 @@ import { BackendError, ThrottledError } from '../../../lib/util/errors.ts';
 import { kvStoreAcceptance } from '../../conformance/kvstore.ts';
 import { collect } from '../../conformance/helpers.ts';
 import { counted, fastRetry, item, sharedDynalite, text } from './kv-helpers.ts';
+import { prefixedKVStore } from '../../../lib/kvstore/prefixed.ts';
+import { labelIndexExpiry } from '../../../lib/index/expiry.ts';
+import { IndexKeys } from '../../../lib/index/keys.ts';
+import { LabelIndex } from '../../../lib/index/label-index.ts';
+import { commitSk, encodePostingsValues, IdsPerItem } from '../../../lib/index/postings-items.ts';
+import { tenantIndexPrefix } from '../../../lib/tsdb/db.ts';
+import { prng } from '../../helpers/prng.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 
 const { dynamo, freshTable } = sharedDynalite('kv-test');
@@ -103,6 +110,29 @@ describe('DynamoKVStore: requests, paging and values', () => {
         'dynamodb:GetItem': { requests: 2, units: 2 },
       },
     );
+  });
+
+  it('takes postings items of IdsPerItem ids, 25 in one batch, under the longest pair key, with expiry; the label index reads their union', async () => {
+    // Prepare: 25 commits of a full item each (6.5 MB, one BatchWriteItem),
+    // in a tenant's partition of a pair whose key is shortened to its longest form.
+    const { kv, ops } = await store({ expiry: labelIndexExpiry() });
+    const week = 20_003;
+    const value = 'v'.repeat(600);
+    const tenantKv = prefixedKVStore(kv, tenantIndexPrefix('tenant-with-a-long-name-'.repeat(2)));
+    const rnd = prng(7);
+    const all: string[] = [];
+    const items = Array.from({ length: 25 }, (_, c) => {
+      const ids = Array.from({ length: IdsPerItem }, () => Array.from({ length: 32 }, () => '0123456789abcdef'[Math.floor(rnd() * 16)]).join('')).sort();
+      all.push(...ids);
+      return { pk: IndexKeys.postings(week, 'label_name_'.repeat(20), value), sk: `${commitSk()}.${c}`, value: encodePostingsValues(ids)[0]! };
+    });
+    // Act
+    await tenantKv.batchPut(items);
+    const got = await new LabelIndex(tenantKv).postings(week, 'label_name_'.repeat(20), value);
+    // Assess
+    assert.equal(counted(ops, 'BatchWriteItem').requests, 1);
+    assert.ok(counted(ops, 'Query').requests >= 7, 'a 6.5 MB partition is read in 1 MB pages');
+    assert.deepEqual(got, [...new Set(all)].sort());
   });
 
   it('returns plain Uint8Arrays that own their memory, not views into a shared pool', async () => {

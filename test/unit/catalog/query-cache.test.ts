@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemKVStore } from '../../../lib/kvstore/mem.ts';
-import { kvQueryKeys, type KVItem, type KVQueryOptions, type KVStore } from '../../../lib/kvstore/kvstore.ts';
+import type { KVItem, KVQueryOptions, KVStore } from '../../../lib/kvstore/kvstore.ts';
 import { inRange, OwnedQueryCache } from '../../../lib/catalog/query-cache.ts';
 import { openLocalStorage } from '../../../lib/server/app.ts';
 import { Compactor } from '../../../lib/compact/compactor.ts';
@@ -90,9 +90,9 @@ describe('OwnedQueryCache', () => {
           const opts = pick(Queries);
           const qpk = rnd() < 0.9 ? 'cat' : 'other';
           assert.deepEqual(await answer(kv, qpk, opts), await answer(ref, qpk, opts), `seed ${seed} step ${step} ${qpk} ${JSON.stringify(opts)}`);
-          // The keys-only answer too (served from the same cached answers).
-          const want = await kvQueryKeys(ref, qpk, opts);
-          assert.deepEqual(await kv.queryKeys(qpk, opts), want, `seed ${seed} step ${step} keys ${qpk} ${JSON.stringify(opts)}`);
+          // Point reads too (in the cached partition, cached as one-key queries).
+          const sk = pick(Keys);
+          assert.deepEqual(await kv.get(qpk, sk), await ref.get(qpk, sk), `seed ${seed} step ${step} get ${qpk} ${sk}`);
         }
       }
       assert.ok(kv.hits > 100, `seed ${seed}: only ${kv.hits} answers from memory`);
@@ -190,25 +190,27 @@ describe('OwnedQueryCache', () => {
     assert.equal(kv.hits, 2);
   });
 
-  it('answers keys from memory, as copies, and reads them again after a write', async () => {
-    // Prepare: an answer cached by a keys-only query.
+  it('answers point reads of a cached partition from memory, as copies, and reads them again after a write', async () => {
+    // Prepare: a value read once through the cache.
     const inner = new MemKVStore();
-    await inner.batchPut([{ pk: 'p', sk: 'a', value: Uint8Array.of(1, 2) }, { pk: 'p', sk: 'b', value: new Uint8Array(0) }]);
-    const kv = new OwnedQueryCache(inner, { cacheable: () => true });
-    await kv.queryKeys('p');
-    // Act: a caller changes what it was given from memory; another call; then a write into the range.
-    const first = await kv.queryKeys('p');
-    first.keys.push('z');
-    first.valueLengths[0] = 99;
-    const second = await kv.queryKeys('p');
-    const items = await answer(kv, 'p', {});
-    await kv.batchPut([{ pk: 'p', sk: 'c', value: Uint8Array.of(3) }]);
-    const third = await kv.queryKeys('p');
-    // Assess
-    assert.deepEqual(second, { keys: ['a', 'b'], valueLengths: [2, 0] });
-    assert.deepEqual(items, ['p a=0102', 'p b=']);
-    assert.deepEqual(third, { keys: ['a', 'b', 'c'], valueLengths: [2, 0, 1] });
-    assert.equal(kv.hits, 3);
+    await inner.batchPut([{ pk: 'p', sk: 'a', value: Uint8Array.of(1, 2) }]);
+    const kv = new OwnedQueryCache(inner, { cacheable: (pk) => pk === 'p' });
+    await kv.get('p', 'a');
+    // Act: a caller changes what it was given from memory; another read; a write of the key; one of another partition.
+    const first = await kv.get('p', 'a');
+    first![0] = 0xff;
+    const second = await kv.get('p', 'a');
+    await kv.batchPut([{ pk: 'p', sk: 'a', value: Uint8Array.of(3) }]);
+    const third = await kv.get('p', 'a');
+    const absent = await kv.get('p', 'b');
+    await inner.batchPut([{ pk: 'q', sk: 'a', value: Uint8Array.of(4) }]);
+    // Assess: two reads from memory; the write seen at once; other partitions read through every time.
+    assert.deepEqual(second, Uint8Array.of(1, 2));
+    assert.deepEqual(third, Uint8Array.of(3));
+    assert.equal(absent, undefined);
+    assert.equal(kv.hits, 2);
+    assert.deepEqual(await kv.get('q', 'a'), Uint8Array.of(4));
+    assert.equal(kv.hits, 2);
   });
 
   it('keeps reads of a local data dir equal to what was written, across writes and a compaction', async () => {

@@ -3,13 +3,14 @@
  * expired segments and blocks (raw and downsampled) leave the catalog at
  * once and the bucket after the grace period while the rest stays; per-
  * tenant overrides; the label index stays bounded under many days of
- * series churn; a crash in the middle of index GC is finished by a rerun.
+ * series churn; a crash in the middle of index GC is finished by a rerun;
+ * GC reaches postings that no value item names.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Compactor } from '../../../lib/compact/compactor.ts';
 import { UlidFactory } from '../../../lib/tsdb/ulid.ts';
-import { Storage, newSeriesEntry, type TenantDB } from '../../../lib/tsdb/db.ts';
+import { Storage, newSeriesEntry, tenantIndexPrefix, type TenantDB } from '../../../lib/tsdb/db.ts';
 import { MemBucket } from '../../../lib/objstore/mem.ts';
 import { MemKVStore } from '../../../lib/kvstore/mem.ts';
 import { faultyKVStore } from '../../../lib/kvstore/faulty.ts';
@@ -17,10 +18,11 @@ import type { KVItem, KVQueryOptions, KVStore } from '../../../lib/kvstore/kvsto
 import { labelsFromPairs } from '../../../lib/labels/labels.ts';
 import { MatchType, newMatcher } from '../../../lib/labels/matcher.ts';
 import { Resolution } from '../../../lib/block/format.ts';
-import { bucketOf, indexBucketKey, indexBucketOfDay, indexBucketRange } from '../../../lib/index/keys.ts';
+import { bucketOf, indexBucketKey, indexBucketOfDay, indexBucketRange, IndexKeys } from '../../../lib/index/keys.ts';
 import { resolutionOf } from '../../../lib/catalog/catalog.ts';
 import { applyRetention, parseDuration, parseRetentionOverrides, policyFor, type RetentionPolicy } from '../../../lib/compact/retention.ts';
-import { IndexGcPartition, pendingIndexGc, runIndexGc, scheduleIndexGc } from '../../../lib/compact/index-gc.ts';
+import { IndexGcPartition, pendingIndexGc, removeBucketIndex, runIndexGc, scheduleIndexGc } from '../../../lib/compact/index-gc.ts';
+import { encodePostingsValues } from '../../../lib/index/postings-items.ts';
 import { BadInputError } from '../../../lib/util/errors.ts';
 import { parseArgs, UsageError } from '../../../lib/server/cli.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -250,6 +252,30 @@ describe('index GC', () => {
     assert.ok(before.get(bucketOf(B) + 7)! > 0);
     assert.deepEqual(await pendingIndexGc(db.stores.kv), []);
     assert.equal(await countSamples(db, B, now), 2 * 12);
+  });
+
+  it('removes postings that no value item names, in both postings forms', async () => {
+    // Prepare: a week indexed as usual, plus a series whose postings items
+    // were written without their name and value items, one per-commit item
+    // and one of the per-series form written before issue 5's ninth round.
+    const kv = new CountingKV();
+    const st = new Storage({ bucket: new MemBucket(), kv });
+    const db = st.tenant('t');
+    await write(db, B, 1, 'kept', 3);
+    const prefix = tenantIndexPrefix('t');
+    const week = bucketOf(B);
+    const stray = newSeriesEntry(labelsFromPairs({ __name__: 'stray_metric', zone: 'nowhere' }));
+    await kv.batchPut([
+      { pk: prefix + IndexKeys.postings(week, '__name__', 'stray_metric'), sk: '@0.0000000000000000', value: encodePostingsValues([stray.id])[0]! },
+      { pk: prefix + IndexKeys.postings(week, 'zone', 'nowhere'), sk: stray.id, value: new Uint8Array([1]) },
+      { pk: prefix + IndexKeys.series(week), sk: stray.id, value: stray.canonical },
+    ]);
+    assert.ok(kv.indexBuckets().get(week)! > 10);
+    // Act
+    const n = await removeBucketIndex(db.stores.kv, week);
+    // Assess: nothing of the week is left, the stray postings included.
+    assert.equal(kv.indexBuckets().get(week), undefined, [...kv.live].join('\n'));
+    assert.ok(n > 10);
   });
 
   it('drops a pending week that still has catalog entries on another day, and waits for a young one', async () => {

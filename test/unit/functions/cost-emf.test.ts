@@ -105,12 +105,13 @@ function writeEvent(tenant: string, n: number, t: number): LambdaFunctionURLEven
  * A first write of `n` series (labels __name__, job, instance; one day) in
  * a fresh process, from the write path's documented steps (the derivation of
  * test/unit/cost/metered.test.ts): the tenant registry item, the segment
- * PUT, a BatchGetItem per 100 series, then batches of index items (postings 3 per
- * series, 3 label names, values 1 + 1 + n), the week's postings token,
- * series records (n) and the catalog item; every item below 1 KB.
+ * PUT, a BatchGetItem per 100 series, then batches of index items
+ * (postings one per label pair: 2 + n, 3 label names, values 1 + 1 + n),
+ * the week's postings token, series records (n) and the catalog item;
+ * every item below 1 KB.
  */
 function firstWrite(n: number) {
-  const batches = [1, 3 * n + 3 + (2 + n), 1, n, 1];
+  const batches = [1, 2 + n + 3 + (2 + n), 1, n, 1];
   const items = batches.reduce((s, k) => s + k, 0);
   return {
     operations: { s3: { PutObject: 1 }, dynamodb: { BatchGetItem: Math.ceil(n / 100), BatchWriteItem: batches.reduce((s, k) => s + Math.ceil(k / 25), 0) } },

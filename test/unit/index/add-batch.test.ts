@@ -2,8 +2,9 @@
  * LabelIndex.add builds the keys of each label name and pair once per call
  * and skips the per-item dedup map for postings (lib/index/label-index.ts,
  * AddBatch). These tests compare every item it writes, call after call,
- * with a brute-force model of the index schema (IndexKeys per series and
- * label, names and values once per week and process, a new postings token
+ * with a brute-force model of the index schema (one postings item per
+ * label pair and call holding its series' ids, names and values once per
+ * week and process, a new postings token
  * per week written, series records in a third batch): entries repeated within a call, several days of one week
  * and two weeks in one call, shared and unique pairs, shortened keys, and
  * sealed (untrusted) weeks. A wrong cached key, a dropped or doubled item or
@@ -36,14 +37,23 @@ class Recording extends MemKVStore {
 }
 
 /** The model: what add writes given the names/values each week already holds in this process. */
-function expected(entries: readonly IndexEntry[], written: Map<number, Set<string>>, untrusted: ReadonlySet<number>): { items: Map<string, string>; records: Map<string, string> } {
+function expected(
+  entries: readonly IndexEntry[],
+  written: Map<number, Set<string>>,
+  untrusted: ReadonlySet<number>,
+): { items: Map<string, string>; postings: Map<string, string>; records: Map<string, string> } {
   const items = new Map<string, string>();
+  /** Per postings partition, the ids of the call's series with its pair. */
+  const postings = new Map<string, Set<string>>();
   const records = new Map<string, string>();
   for (const e of entries) {
     const week = indexBucketOfDay(e.bucket);
     const w = untrusted.has(week) ? new Set<string>() : (written.get(week) ?? new Set<string>());
     for (const { name, value } of e.labels) {
-      items.set(`${IndexKeys.postings(week, name, value)}\u0000${e.id}`, Present);
+      const pk = IndexKeys.postings(week, name, value);
+      let ids = postings.get(pk);
+      if (ids === undefined) postings.set(pk, (ids = new Set()));
+      ids.add(e.id);
       const nk = keyString(name);
       if (!w.has(`n:${name}`)) items.set(`${IndexKeys.names(week)}\u0000${nk}`, isShortened(nk) ? hex(enc.encode(name)) : Present);
       const vk = keyString(value);
@@ -61,7 +71,27 @@ function expected(entries: readonly IndexEntry[], written: Map<number, Set<strin
       w.add(`v:${name}=${value}`);
     }
   }
-  return { items, records };
+  // One postings item per pair: tag 02 and the ids ascending (lib/index/postings-items.ts).
+  const packed = new Map([...postings].map(([pk, ids]) => [pk, `02${[...ids].sort().join('')}`]));
+  return { items, postings: packed, records };
+}
+
+/** A batch split into its postings items (by partition, with their one sort key) and the rest. */
+function splitPostings(batch: Map<string, string>): { sks: Set<string>; postings: Map<string, string>; rest: Map<string, string> } {
+  const sks = new Set<string>();
+  const postings = new Map<string, string>();
+  const rest = new Map<string, string>();
+  for (const [key, value] of batch) {
+    const [pk, sk] = key.split('\u0000') as [string, string];
+    if (!pk.includes('/p/')) {
+      rest.set(key, value);
+      continue;
+    }
+    sks.add(sk);
+    assert.ok(!postings.has(pk), `${pk}: two postings items in one call`);
+    postings.set(pk, value);
+  }
+  return { sks, postings, rest };
 }
 
 /** Monday 2024-10-07 (day 20003) and the Monday after. */
@@ -100,6 +130,7 @@ describe('LabelIndex.add writes exactly the schema items', () => {
       const index = new LabelIndex(kv);
       const written = new Map<number, Set<string>>();
       const untrusted = new Set(c.untrusted);
+      const sortKeys = new Set<string>();
       for (let call = 0; call < c.calls; call++) {
         const entries: IndexEntry[] = [];
         for (let k = 0; k < c.perCall; k++) {
@@ -115,7 +146,13 @@ describe('LabelIndex.add writes exactly the schema items', () => {
 
         // Assess: postings, names and values first, then new postings tokens of the weeks written, then the series records.
         assert.equal(kv.batches.length - before, 3, `call ${call}: three batches`);
-        assert.deepEqual(new Map([...kv.batches[before]!].sort()), new Map([...want.items].sort()), `call ${call}: postings, names, values`);
+        const got = splitPostings(kv.batches[before]!);
+        assert.deepEqual(new Map([...got.rest].sort()), new Map([...want.items].sort()), `call ${call}: names, values`);
+        assert.deepEqual(new Map([...got.postings].sort()), new Map([...want.postings].sort()), `call ${call}: postings`);
+        assert.equal(got.sks.size, 1, `call ${call}: one sort key for the call's postings items`);
+        assert.match([...got.sks][0]!, /^@[0-9a-z]+\.[0-9a-f]{16}$/);
+        assert.ok(!sortKeys.has([...got.sks][0]!), 'a new sort key per call');
+        sortKeys.add([...got.sks][0]!);
         const weeks = [...new Set(entries.map((e) => indexBucketOfDay(e.bucket)))].sort();
         assert.deepEqual([...kv.batches[before + 1]!.keys()].sort(), weeks.map((w) => `${IndexKeys.token(w)}\u0000v`).sort(), `call ${call}: tokens`);
         for (const v of kv.batches[before + 1]!.values()) assert.equal(v.length, 24, 'a token of 12 random bytes');
@@ -135,8 +172,9 @@ describe('LabelIndex.add writes exactly the schema items', () => {
     // Act
     await index.add([e, { ...e, bucket: Mon + 1 }], 'all');
 
-    // Assess: 2 postings + 2 names + 2 values, once each although given twice.
+    // Assess: 2 postings + 2 names + 2 values, once each although given twice (the postings with the id once).
     assert.equal(kv.batches[3]!.size, 6);
+    assert.equal(kv.batches[3]!.get(`${[...kv.batches[3]!.keys()].find((k) => k.startsWith(IndexKeys.postings(Mon, 'job', 'x')))}`), `02${s.id}`);
     assert.equal(kv.batches[4]!.size, 1, 'one token: one week');
     assert.equal(kv.batches[5]!.size, 1);
   });

@@ -17,12 +17,13 @@ import { MatchType, newMatcher } from '../../../lib/labels/matcher.ts';
 import { D0, Minute, Model, dump, writeRequests } from '../compact/helpers.ts';
 
 describe('local mode label-index cache', () => {
-  it('caches the catalog and the label index postings, names and values; not series records or other partitions', () => {
+  it('caches the catalog and the label index names, values and token; not postings (the label index keeps them decoded), series records or other partitions', () => {
     const t = (pk: string) => `${tenantIndexPrefix('team-a')}${pk}`;
     const cases: [string, boolean][] = [
       [t('catalog'), true],
-      [t(IndexKeys.postings(D0, 'job', 'node')), true],
-      [t(IndexKeys.postings(D0, '__name__', 'up/x')), true],
+      [t(IndexKeys.postings(D0, 'job', 'node')), false],
+      [t(IndexKeys.postings(D0, '__name__', 'up/x')), false],
+      [t(IndexKeys.token(D0)), true],
       [t(IndexKeys.names(D0)), true],
       [t(IndexKeys.values(D0, 'instance')), true],
       [t(IndexKeys.series(D0)), false],
