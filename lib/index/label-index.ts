@@ -28,7 +28,10 @@
  * keeps them, decoded, with the token it read before querying them, and reuses them
  * while the token it reads is the same: no postings were written since,
  * so they hold every series of its catalog's segments. A bucket without a
- * token (indexed before tokens existed) is never cached.
+ * token (indexed before tokens existed) is not cached, unless the process
+ * is the store's sole writer (local mode): then every write to the store
+ * is this code's, which writes a token, so "no token" stays true until a
+ * write ends it and stands for a token of its own.
  */
 import { randomBytes } from 'node:crypto';
 import { kvGetMany, type KVItem, type KVStore } from '../kvstore/kvstore.ts';
@@ -79,8 +82,16 @@ const CachedPostingIds = 1_000_000;
 
 export interface LabelIndexOptions {
   /** Keep postings and label values across reads, checked against the bucket's token (see the module comment). @default false */
-  postingsCache?: boolean;
+  postingsCache?: boolean | PostingsCacheOptions;
 }
+
+export interface PostingsCacheOptions {
+  /** This process alone writes the store (local mode): buckets without a token are cached too. */
+  soleWriter: boolean;
+}
+
+/** The token that stands for "none" in a store with one writer (hex tokens never equal it). */
+const NoToken = 'none';
 
 /** Lists read from the index, each with the token read before it (an LRU bounded by ids held). */
 class PostingsCache {
@@ -135,12 +146,16 @@ export class LabelIndex {
 
   /** Postings and label values kept across reads, when enabled. */
   private readonly cache: PostingsCache | undefined;
+  /** The token of a bucket that has none: {@link NoToken} for a sole writer, else undefined (not cached). */
+  readonly #tokenless: string | undefined;
 
   constructor(
     private readonly kv: KVStore,
     opts: LabelIndexOptions = {},
   ) {
-    this.cache = opts.postingsCache === true ? new PostingsCache() : undefined;
+    const cache = opts.postingsCache ?? false;
+    this.cache = cache === false ? undefined : new PostingsCache();
+    this.#tokenless = typeof cache === 'object' && cache.soleWriter ? NoToken : undefined;
   }
 
   /** Selections under way, by week and matchers: concurrent calls for days of one week share one read. */
@@ -232,7 +247,7 @@ export class LabelIndex {
   private async tokenOf(bucket: number): Promise<string | undefined> {
     if (this.cache === undefined) return undefined;
     const v = await this.kv.get(IndexKeys.token(bucket), TokenSk);
-    return v === undefined ? undefined : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+    return v === undefined ? this.#tokenless : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
   }
 
   /** labelValues, through the cache when `token` is given. The answer must not be changed. */

@@ -38,7 +38,7 @@ export async function openLocalStorage(dataDir: string, decorate: StoreDecorator
   // of this process touches their range (lib/catalog/query-cache.ts).
   const kv = new OwnedQueryCache(await LevelKVStore.open({ dir: join(dataDir, 'index') }), { cacheable: isCachedPartition });
   // Concurrent writes share a segment file and its fsyncs (lib/tsdb/group-commit.ts).
-  return new Storage({ ...decorate({ bucket, kv }), groupCommit: { soleWriter: true }, postingsCache: true, ...options });
+  return new Storage({ ...decorate({ bucket, kv }), groupCommit: { soleWriter: true }, postingsCache: { soleWriter: true }, ...options });
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Bucket } from '../objstore/bucket.ts';
 import { prefixedBucket } from '../objstore/prefixed.ts';
 import type { KVStore } from '../kvstore/kvstore.ts';
 import { prefixedKVStore } from '../kvstore/prefixed.ts';
-import { LabelIndex } from '../index/label-index.ts';
+import { LabelIndex, type PostingsCacheOptions } from '../index/label-index.ts';
 import { SealMarks } from '../index/seal-marks.ts';
 import { Catalog } from '../catalog/catalog.ts';
 import { encodeLabels, seriesId, seriesIdFromHex, type Labels } from '../labels/labels.ts';
@@ -57,7 +57,7 @@ export interface StorageOptions {
    * postings list is a query and a decode per read.
    * @default false
    */
-  postingsCache?: boolean;
+  postingsCache?: boolean | PostingsCacheOptions;
 }
 
 /** Prefix of a tenant's object keys. */
@@ -117,7 +117,7 @@ export class TenantDB implements Queryable {
     pages?: PageCache,
     groupCommit: boolean | GroupCommitOptions = false,
     runs?: SegmentRuns,
-    postingsCache = false,
+    postingsCache: boolean | PostingsCacheOptions = false,
   ) {
     this.series = new SeriesCache(seriesCacheSize);
     const index = new LabelIndex(kv, { postingsCache });

@@ -4,7 +4,8 @@
  * reused while the token holds, so a warm reader makes one point read per
  * week instead of a query per label value; a writer in another process
  * that indexes new series rewrites the token, and the very next select
- * sees them. A week without a token is never cached.
+ * sees them. A week without a token is cached only by the store's sole
+ * writer (local mode).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,5 +102,23 @@ describe('postings cache', () => {
     await dropBucketIndex(kv, Mon);
     assert.equal(await kv.get(IndexKeys.token(Mon), 'v'), undefined);
     assert.equal(await ids(reader, literal), '');
+  });
+
+  it('caches a week without a token for the store\'s sole writer, until its next write there', async () => {
+    // Prepare: a week indexed before tokens existed, in a store one process owns (local mode).
+    const kv = new MemKVStore();
+    const { store, queries } = counting(kv);
+    const owner = new LabelIndex(store, { postingsCache: { soleWriter: true } });
+    await index(owner, { __name__: 'up', job: 'x', instance: '1' }, 'a');
+    await kv.batchDelete([{ pk: IndexKeys.token(Mon), sk: 'v' }]);
+    // Act + Assess: the second read is served from memory.
+    assert.equal(await ids(owner, literal), 'a');
+    const first = queries();
+    assert.equal(await ids(owner, literal), 'a');
+    assert.equal(queries(), first, 'read again although the sole writer wrote nothing');
+    // Its next write there brings a token: the very next read sees the new series.
+    await index(owner, { __name__: 'up', job: 'x', instance: '2' }, 'b');
+    assert.equal(await ids(owner, literal), 'ab');
+    assert.ok(queries() > first);
   });
 });
