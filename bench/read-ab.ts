@@ -52,6 +52,22 @@ interface Served {
   profDir?: string;
 }
 
+/** A Stratus server's backend operations so far, by `service operation` (none for other servers). */
+async function backendOps(url: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const res = await fetch(`${url}/metrics`);
+  if (!res.ok) return out;
+  for (const line of (await res.text()).split('\n')) {
+    if (!line.startsWith('stratus_tenant_backend_operations_total{')) continue;
+    const service = /service="([^"]*)"/.exec(line)?.[1];
+    const op = /operation="([^"]*)"/.exec(line)?.[1];
+    const n = Number(line.slice(line.lastIndexOf(' ') + 1));
+    const key = `${service} ${op}`;
+    out.set(key, (out.get(key) ?? 0) + n);
+  }
+  return out;
+}
+
 function log(msg: string): void {
   process.stderr.write(`[read-ab] ${msg}\n`);
 }
@@ -138,6 +154,9 @@ async function main(): Promise<number> {
     // name -> read -> per-round medians and CPU ms per request.
     const med = new Map<string, number[]>();
     const cpu = new Map<string, number[]>();
+    /** name -> read -> backend operations, summed over rounds; and the requests they served. */
+    const ops = new Map<string, Map<string, number>>();
+    const requests = new Map<string, number>();
     const sums = new Map<string, string>();
     let mismatch = false;
     for (let r = 0; r < rounds; r++) {
@@ -147,10 +166,19 @@ async function main(): Promise<number> {
           // Rotate the order per round.
           const order = served.map((_, i) => served[(i + r) % served.length]!);
           for (const s of order) {
+            const o0 = await backendOps(s.server.url);
             const c0 = processCpuSeconds(s.server.pid);
             const got: ReadLatency = await measureRead(s.server.url, kind, sel, { runs, warmup: 3 });
             const c1 = processCpuSeconds(s.server.pid);
+            const o1 = await backendOps(s.server.url);
             const key = `${s.name}\u0000${read}`;
+            // The first round loads what every later read finds cached: counted from the second on.
+            if (r > 0 || rounds === 1) {
+              const acc = ops.get(key) ?? new Map<string, number>();
+              for (const [op, n] of o1) acc.set(op, (acc.get(op) ?? 0) + n - (o0.get(op) ?? 0));
+              ops.set(key, acc);
+              requests.set(key, (requests.get(key) ?? 0) + runs + 3);
+            }
             med.set(key, [...(med.get(key) ?? []), got.medianMs]);
             cpu.set(key, [...(cpu.get(key) ?? []), ((c1 - c0) * 1000) / (runs + 3)]);
             const sum = `${got.series}/${got.samples}/${got.checksum}`;
@@ -181,6 +209,10 @@ async function main(): Promise<number> {
     console.log(`\nremote_read ms: median over ${rounds} rounds of the median of ${runs} (min-max of the round medians); server CPU ms per request`);
     console.log(table(['read', ...served.map((s) => s.name)], rows));
     for (const [read, sum] of sums) console.log(`${read}: series/samples/checksum ${sum}`);
+    for (const [key, acc] of ops) {
+      const per = [...acc].filter(([, n]) => n > 0).map(([op, n]) => `${op} ${(n / requests.get(key)!).toFixed(2)}`);
+      if (per.length > 0) console.log(`backend operations per request, ${key.replace('\u0000', ' ')}: ${per.join(', ')}`);
+    }
     for (const s of served) await s.server.stop();
     for (const s of served) {
       if (s.profDir === undefined) continue;

@@ -122,3 +122,38 @@ describe('postings cache', () => {
     assert.ok(queries() > first);
   });
 });
+
+describe('selects under way', () => {
+  it('a select begun after a write was acknowledged sees it, though an identical select begun before is still reading', async () => {
+    // Prepare: a reader whose series-record reads wait at a gate, and a writer in another process.
+    const kv = new MemKVStore();
+    const writer = new LabelIndex(kv);
+    let open: () => void = () => {};
+    let gate: Promise<void> | undefined = new Promise<void>((r) => (open = r));
+    const gated: KVStore = {
+      ...counting(kv).store,
+      getMany: async (keys) => {
+        const out = await kv.getMany(keys);
+        if (gate !== undefined) await gate;
+        return out;
+      },
+    };
+    for (const cache of [false, true]) {
+      const reader = new LabelIndex(gated, { postingsCache: cache });
+      const job = newMatcher(MatchType.Equal, 'job', cache ? 'c' : 'n');
+      await index(writer, { __name__: 'up', job: job.value, instance: '1' }, 'a');
+      gate = new Promise<void>((r) => (open = r));
+      // Act: a select begins and waits for its series records ...
+      const before = reader.select(Mon + 2, [job]);
+      await new Promise((r) => setImmediate(r));
+      // ... while a new series is indexed and acknowledged; then another select begins.
+      await index(writer, { __name__: 'up', job: job.value, instance: '2' }, 'b');
+      const after = reader.select(Mon + 2, [job]);
+      open();
+      gate = undefined;
+      // Assess: the first may miss the new series (it began before the write); the second must not.
+      assert.ok(['a', 'ab'].includes([...(await before).keys()].map((id) => id[0]).join('')));
+      assert.equal([...(await after).keys()].map((id) => id[0]).join(''), 'ab', `cache ${cache}: a select after the write missed its series`);
+    }
+  });
+});
