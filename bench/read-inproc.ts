@@ -5,8 +5,8 @@
  * LevelDB, as `stratus serve` does), builds the same read handler
  * (lib/remote/read-handler.ts) and calls it with the benchmark's remote_read
  * requests (bench/lib/selections.ts), draining streamed answers; reports
- * per read the median wall ms and the CPU ms per request (process.cpuUsage,
- * warm-up excluded) and a checksum of the answer's bytes (so a change of
+ * per read the median, p90 and mean wall ms and the CPU ms per request
+ * (process.cpuUsage, warm-up excluded) and a checksum of the answer's bytes (so a change of
  * output shows; for SAMPLES, of the decompressed body). For quick iterations and clean `node --cpu-prof` profiles;
  * bench/read-ab.ts measures over HTTP against other trees and Prometheus.
  *
@@ -111,11 +111,12 @@ try {
         await new Promise((r) => setImmediate(r));
       }
       const c = process.cpuUsage(c0);
+      const mean = ms.reduce((a, b) => a + b, 0) / runs;
       if (profiler !== undefined) await stopProfile(profiler, join(values['cpu-prof-timed']!, `read-${n}-${kind}.cpuprofile`));
       const last = await once(true);
       ms.sort();
       console.log(
-        `${String(n).padStart(5)} ${kind.padEnd(8)} median ${quantile(ms, 0.5).toFixed(2)} ms  min ${ms[0]!.toFixed(2)}  cpu ${((c.user + c.system) / 1000 / runs).toFixed(2)} ms/req  ${last.bytes} bytes crc ${last.crc}`,
+        `${String(n).padStart(5)} ${kind.padEnd(8)} median ${quantile(ms, 0.5).toFixed(2)} ms  min ${ms[0]!.toFixed(2)}  p90 ${quantile(ms, 0.9).toFixed(2)}  mean ${mean.toFixed(2)}  cpu ${((c.user + c.system) / 1000 / runs).toFixed(2)} ms/req  ${last.bytes} bytes crc ${last.crc}`,
       );
     }
   }
