@@ -6,8 +6,9 @@
  * (lib/remote/read-handler.ts) and calls it with the benchmark's remote_read
  * requests (bench/lib/selections.ts), draining streamed answers; reports
  * per read the median, p90 and mean wall ms and the CPU ms per request
- * (process.cpuUsage, warm-up excluded) and a checksum of the answer's bytes (so a change of
- * output shows; for SAMPLES, of the decompressed body). For quick iterations and clean `node --cpu-prof` profiles;
+ * (process.cpuUsage, warm-up excluded) and a checksum of the answer's
+ * bytes (so a change of output shows; for SAMPLES, of the decompressed
+ * body). For quick iterations and clean `node --cpu-prof` profiles;
  * bench/read-ab.ts measures over HTTP against other trees and Prometheus.
  *
  * Flags: --data DIR (required), --runs N (default 30), --sizes 100,1000,

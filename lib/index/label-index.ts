@@ -338,10 +338,6 @@ export class LabelIndex {
    * (test/unit/index/postings-cache.test.ts, "selects under way").
    */
   async select(bucket: number, matchers: readonly Matcher[]): Promise<Map<string, Labels>> {
-    return this.selectOnce(bucket, matchers);
-  }
-
-  private async selectOnce(bucket: number, matchers: readonly Matcher[]): Promise<Map<string, Labels>> {
     const positive = matchers.filter((m) => !matchesEmpty(m));
     const subtract = matchers.filter((m) => matchesEmpty(m));
 

@@ -129,7 +129,7 @@ describe('selects under way', () => {
     const kv = new MemKVStore();
     const writer = new LabelIndex(kv);
     let open: () => void = () => {};
-    let gate: Promise<void> | undefined = new Promise<void>((r) => (open = r));
+    let gate: Promise<void> | undefined;
     const gated: KVStore = {
       ...counting(kv).store,
       getMany: async (keys) => {
