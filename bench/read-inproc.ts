@@ -34,6 +34,7 @@ import { DEFAULT_PARAMS, payloadKey, type PayloadIndex } from './lib/payloads.ts
 import { quantile } from './lib/replay.ts';
 import { REPO_ROOT } from './lib/server.ts';
 import { selectSeries } from './lib/selections.ts';
+import { formatTidCpu, tidCpuSeconds } from './lib/threads.ts';
 
 const { values } = parseArgs({
   options: {
@@ -104,6 +105,7 @@ try {
       const ms = new Float64Array(runs);
       const profiler = values['cpu-prof-timed'] === undefined ? undefined : await startProfile();
       const c0 = process.cpuUsage();
+      const t0s = tidCpuSeconds(process.pid);
       for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
         await once();
@@ -112,6 +114,7 @@ try {
         await new Promise((r) => setImmediate(r));
       }
       const c = process.cpuUsage(c0);
+      const threads = formatTidCpu(process.pid, t0s, tidCpuSeconds(process.pid));
       const mean = ms.reduce((a, b) => a + b, 0) / runs;
       if (profiler !== undefined) await stopProfile(profiler, join(values['cpu-prof-timed']!, `read-${n}-${kind}.cpuprofile`));
       const last = await once(true);
@@ -119,6 +122,7 @@ try {
       console.log(
         `${String(n).padStart(5)} ${kind.padEnd(8)} median ${quantile(ms, 0.5).toFixed(2)} ms  min ${ms[0]!.toFixed(2)}  p90 ${quantile(ms, 0.9).toFixed(2)}  mean ${mean.toFixed(2)}  cpu ${((c.user + c.system) / 1000 / runs).toFixed(2)} ms/req  ${last.bytes} bytes crc ${last.crc}`,
       );
+      console.log(`      CPU s by thread over the timed reads: ${threads}`);
     }
   }
 } finally {

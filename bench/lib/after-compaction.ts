@@ -93,7 +93,7 @@ export interface AfterOptions {
 }
 
 /** The ways `t` is read for latency. */
-function readKinds(t: Target): ReadKind[] {
+export function readKinds(t: Target): ReadKind[] {
   return t.name === TargetName.VICTORIAMETRICS ? [ReadKind.EXPORT] : [ReadKind.SAMPLES, ReadKind.CHUNKS];
 }
 
@@ -129,7 +129,8 @@ function empty(compacted: boolean, what: string): AfterCompaction {
 /** Prometheus, while its server still runs after the ingest and the first read-back. */
 /**
  * Starts the stopped server again on its data, runs `first` (if given),
- * reads everything back and times the selections into `out`, and stops
+ * reads everything back, runs `beforeReads` (if given), times the
+ * selections into `out`, and stops
  * the server, whatever failed (failures are thrown once it is stopped).
  */
 export async function restartAndRead(
@@ -140,12 +141,14 @@ export async function restartAndRead(
   out: { reads: SelectionRead[]; readError?: string; verify?: VerifyResult; verifyError?: string },
   what: string,
   first?: (url: string) => Promise<void>,
+  beforeReads?: (server: RunningServer) => Promise<void>,
 ): Promise<void> {
   const server = await startServer(t, { reuse: { runDir: stopped.runDir, dataDir: stopped.dataDir } });
   o.log(`  ${t.name} ${what}: pid ${server.pid}, ${server.url}`);
   try {
     await first?.(server.url);
     await verifyInto(t, server.url, p, o, out);
+    await beforeReads?.(server);
     await readAll(t, server.url, o, out);
   } finally {
     const s = await server.stop();

@@ -172,6 +172,9 @@ export function scheduledTable(size: SizeResult, targets: readonly string[]): st
       row(`remote_read ${n} series x 1 h, ${label}, median ms`, (r) => lastHourMs(r, kind, n), 1);
     }
   }
+  row('after the restart, before the timed reads: merged runs built', (r) => r.scheduled?.settle?.runsBuilt, -1);
+  row('&nbsp;&nbsp;untimed reads until built: s', (r) => r.scheduled?.settle?.seconds, 1);
+  row("&nbsp;&nbsp;server CPU s meanwhile", (r) => r.scheduled?.settle?.cpuSeconds, 2);
   const done = (r: RunFigures) => r.scheduled?.result;
   row('scheduled compaction (at the last round): CPU s', (r) => r.scheduled?.compactCpuSeconds, 2);
   row("&nbsp;&nbsp;emulators' CPU s during it (not Stratus')", (r) => (r.scheduled?.compactSidecarCpuSeconds ? Object.values(r.scheduled.compactSidecarCpuSeconds).reduce((a, b) => a + b, 0) : undefined), 2);

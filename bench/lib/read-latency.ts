@@ -123,7 +123,7 @@ async function decodeBody(kind: ReadKind, body: Uint8Array, sel: Selection): Pro
 }
 
 /** A function sending the request once and resolving with the whole answer body. */
-function requester(base: string, kind: ReadKind, sel: Selection, timeoutMs: number): () => Promise<Uint8Array> {
+export function requester(base: string, kind: ReadKind, sel: Selection, timeoutMs: number): () => Promise<Uint8Array> {
   if (kind === ReadKind.EXPORT) {
     const q = new URLSearchParams({ 'match[]': sel.selector, start: String(sel.startMs / 1000), end: String(sel.endMs / 1000) });
     const url = `${base}/api/v1/export?${q}`;

@@ -12,9 +12,12 @@
  * stays in segments, as it would in production at that moment (a schedule
  * running every few minutes leaves at most the settle time plus one
  * window plus one interval uncompacted). The server is then restarted on
- * the result, the read-back is repeated and the same selections are timed
- * as after the forced compaction. The caller goes on with the forced
- * compaction afterwards.
+ * the result and the read-back is repeated. Before the same selections
+ * are timed as after the forced compaction, they are read untimed until
+ * the server has built its merged runs of segments again (settle-runs.ts;
+ * what that took is reported beside the reads): timed is the read path,
+ * not the restart. The caller goes on with the forced compaction
+ * afterwards.
  *
  * In AWS mode dynalite's LevelDB is compacted after the run, as after the
  * forced compaction (aws-emulators.ts compactDynaliteStore: DynamoDB keeps
@@ -23,13 +26,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compactDynaliteStore } from './aws-emulators.ts';
-import { restartAndRead, type AfterOptions, type SelectionRead } from './after-compaction.ts';
+import { readKinds, restartAndRead, type AfterOptions, type SelectionRead } from './after-compaction.ts';
 import type { CompactAtResult } from './compact-at.ts';
 import { runTimed } from './compaction.ts';
 import type { Payloads } from './payloads.ts';
 import { processCpuSeconds } from './proc.ts';
 import { REPO_ROOT, TargetName, type RunningServer, type Target } from './server.ts';
 import type { VerifyResult } from './verify.ts';
+import { settleRuns, type RunSettle } from './settle-runs.ts';
 
 /** Figures of the scheduled state of one run. */
 export interface ScheduledState {
@@ -45,6 +49,8 @@ export interface ScheduledState {
   result?: CompactAtResult;
   verify?: VerifyResult;
   verifyError?: string;
+  /** Before the timed reads: what building the merged runs of segments again after the restart took (settle-runs.ts). */
+  settle?: RunSettle;
   reads: SelectionRead[];
   readError?: string;
   error?: string;
@@ -94,7 +100,15 @@ export async function scheduledState(t: Target, stopped: RunningServer, p: Paylo
       const d = await compactDynaliteStore(stopped.runDir);
       o.log(`  dynalite's LevelDB compacted: ${(d.beforeBytes / 2 ** 20).toFixed(1)} -> ${(d.afterBytes / 2 ** 20).toFixed(1)} MiB`);
     }
-    await restartAndRead(t, stopped, p, o, out, 'restarted on the scheduled state');
+    await restartAndRead(t, stopped, p, o, out, 'restarted on the scheduled state', undefined, async (server) => {
+      if (!o.readLatency) return;
+      const s = await settleRuns(server.url, server.pid, o.selections, readKinds(t));
+      out.settle = s;
+      o.log(
+        `  merged runs after the restart: ${s.runsBuilt} built, ${s.settled ? 'settled' : 'NOT settled'} after ${s.rounds} round(s) of untimed reads, ` +
+          `${s.seconds.toFixed(1)} s, ${s.cpuSeconds.toFixed(2)} server CPU-s`,
+      );
+    });
   } catch (err) {
     out.error = String(err);
   }

@@ -17,7 +17,7 @@
 import { createLogger } from '../util/logger.ts';
 import type { ServeConfig } from './cli.ts';
 import { HttpServer } from './http.ts';
-import { createMetricsRegistry } from './metrics.ts';
+import { createMetricsRegistry, registerSegmentRunMetrics } from './metrics.ts';
 import { waitForShutdownSignal } from './signals.ts';
 import { apiRoutes, openStorage, remoteRoutes } from './app.ts';
 import { Engine } from '../promql/index.ts';
@@ -40,6 +40,7 @@ export async function runServe(cfg: ServeConfig): Promise<void> {
     // Per-tenant backend requests and their estimated AWS cost on /metrics (lib/cost/metrics.ts).
     const costs = new TenantCostMetrics(registry);
     const storage = await openStorage(cfg, (stores) => meterStores(stores, costs));
+    registerSegmentRunMetrics(registry, storage.runs);
     const compaction = new CompactionScheduler({
       storage,
       intervalMs: cfg.compactIntervalMs,

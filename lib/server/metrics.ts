@@ -86,3 +86,39 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
     }),
   };
 }
+
+/** What {@link registerSegmentRunMetrics} reads: lib/tsdb/segment-runs.ts `SegmentRuns`. */
+export interface SegmentRunFigures {
+  /** Runs built since the process started, by level (index 0 unused). */
+  readonly builtByLevel: readonly number[];
+  /** Builds queued or under way. */
+  readonly pending: number;
+}
+
+/**
+ * Metrics of the merged runs of segments a reading process builds in the
+ * background (lib/tsdb/segment-runs.ts), read at scrape time: after a
+ * restart, reads of the last hour are fast once `pending` is back to 0.
+ * Nothing is registered when runs are off.
+ */
+export function registerSegmentRunMetrics(registry: Registry, runs: SegmentRunFigures | undefined): void {
+  if (runs === undefined) return;
+  new Counter({
+    name: 'stratus_segment_runs_built_total',
+    help: 'Merged runs of segments built for reads of recent data, by level.',
+    labelNames: ['level'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (let level = 1; level < runs.builtByLevel.length; level++) this.inc({ level: String(level) }, runs.builtByLevel[level]!);
+    },
+  });
+  new Gauge({
+    name: 'stratus_segment_run_builds_pending',
+    help: 'Builds of merged runs of segments queued or under way.',
+    registers: [registry],
+    collect() {
+      this.set(runs.pending);
+    },
+  });
+}

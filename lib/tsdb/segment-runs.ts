@@ -234,6 +234,11 @@ export class SegmentRuns {
     return this.builtByLevel[1]! + this.builtByLevel[2]!;
   }
 
+  /** Builds queued or under way. */
+  get pending(): number {
+    return this.#queued.size;
+  }
+
   /**
    * The objects a read of `entries` (a plan's, in order) visits: each
    * built run in place of its parts, everything else as it is. Asks for

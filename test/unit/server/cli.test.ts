@@ -173,7 +173,7 @@ describe('bin/stratus.js', { timeout: 60_000 }, () => {
     assert.match(r.stderr, /unknown command "launch"/);
   });
 
-  it('serve becomes ready, then exits 0 on SIGTERM', async (t) => {
+  it('serve becomes ready, serves /metrics, then exits 0 on SIGTERM', async (t) => {
     // Prepare
     const dataDir = await mkdtemp(path.join(tmpdir(), 'stratus-cli-'));
     t.after(() => rm(dataDir, { recursive: true, force: true }));
@@ -195,6 +195,10 @@ describe('bin/stratus.js', { timeout: 60_000 }, () => {
       );
       assert.ok(port > 0, `no listening line; stderr: ${stderr()}`);
       await waitFor(async () => (await send(port, '/-/ready').catch(() => ({ status: 0 }))).status === 200, 10_000, '/-/ready');
+      // The merged-run figures are served (a benchmark waits on them after a restart).
+      const metrics = String((await send(port, '/metrics')).body);
+      assert.match(metrics, /^stratus_segment_run_builds_pending 0$/m);
+      assert.match(metrics, /^# TYPE stratus_segment_runs_built_total counter$/m);
       // Act
       child.kill('SIGTERM');
       const r = await exit;

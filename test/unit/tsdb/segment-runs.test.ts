@@ -15,6 +15,7 @@ import { SegmentBuilder } from '../../../lib/segment/writer.ts';
 import { CachedSegment } from '../../../lib/tsdb/cached-segment.ts';
 import { newSeriesEntry, type TenantDB } from '../../../lib/tsdb/db.ts';
 import type { SeriesEntry } from '../../../lib/tsdb/series-cache.ts';
+import { createMetricsRegistry, registerSegmentRunMetrics } from '../../../lib/server/metrics.ts';
 import { endsRun, mergeTables, MinRunSegments, RunEndEvery, runSpans } from '../../../lib/tsdb/segment-runs.ts';
 import { ChunkList, mergeColumns } from '../../../lib/tsdb/series-merge.ts';
 import type { QuerierDeps } from '../../../lib/tsdb/querier.ts';
@@ -237,6 +238,44 @@ describe('reads through merged runs', () => {
     const usedAfter = runs.used;
     await assertReadsModel(db, model, 'through runs over blocks');
     assert.ok(runs.used > usedAfter, 'no read used a built run after the compaction');
+  });
+
+  it('are counted on /metrics: built runs by level, builds pending', async () => {
+    // Prepare: segments until there is a closed run (bounded).
+    const storage = memStorage();
+    const runs = storage.runs!;
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    registerSegmentRunMetrics(registry, runs);
+    const db = storage.tenant('t1');
+    const model = new Model();
+    const { series } = dataset(0);
+    const rnd = prng(5);
+    const written: number[] = [];
+    for (let i = 0; i < 40 && (await runsOf(db, -MaxT, MaxT)) < 1; i++) await writeRequests(db, randomRequests(rnd, series, 20, written), model);
+    assert.ok((await runsOf(db, -MaxT, MaxT)) >= 1, 'no closed run after 800 writes');
+    assert.match(await registry.metrics(), /^stratus_segment_run_builds_pending 0$/m);
+    assert.doesNotMatch(await registry.metrics(), /^stratus_segment_runs_built_total\{level="1"\} [1-9]/m);
+
+    // Act: the second read asks for the builds; they run in the background.
+    await assertReadsModel(db, model, 'first read');
+    await assertReadsModel(db, model, 'second read');
+    await runs.idle();
+
+    // Assess
+    assert.ok(runs.pending === 0 && runs.built > 0, `pending ${runs.pending}, built ${runs.built}`);
+    await registry.metrics(); // a scrape reads the figures, it does not add them up
+    const after = await registry.metrics();
+    assert.match(after, /^stratus_segment_run_builds_pending 0$/m);
+    assert.match(after, new RegExp(`^stratus_segment_runs_built_total\\{level="1"\\} ${runs.builtByLevel[1]}$`, 'm'));
+    assert.match(after, new RegExp(`^stratus_segment_runs_built_total\\{level="2"\\} ${runs.builtByLevel[2]}$`, 'm'));
+
+    // The gauge is read at each scrape (builds under way are not caught in the act here: they are too quick).
+    const figures = { builtByLevel: [0, 0, 0], pending: 3 };
+    const other = createMetricsRegistry({ defaultMetrics: false });
+    registerSegmentRunMetrics(other, figures);
+    assert.match(await other.metrics(), /^stratus_segment_run_builds_pending 3$/m);
+    figures.pending = 0;
+    assert.match(await other.metrics(), /^stratus_segment_run_builds_pending 0$/m);
   });
 
   it('answer as the segments do through level-2 runs, built from built level-1 runs', async () => {
