@@ -154,9 +154,28 @@ export class FsBucket implements Bucket {
     try {
       await syncDir(parent);
     } catch (err) {
-      throw new BackendError(`delete ${key}: fsync folder`, { cause: err });
+      if (errorCode(err) !== 'ENOENT') throw new BackendError(`delete ${key}: fsync folder`, { cause: err });
+      // A concurrent delete of the folder's last other object removed the
+      // folder, our unlink with it: what has to be durable now is the
+      // folder's removal, recorded in the nearest folder still there.
+      this.#forgetDirs(parent);
+      await this.#syncNearest(dirname(parent), key);
+      return;
     }
     await this.#removeEmptyDirs(parent);
+  }
+
+  /** Fsyncs `dir`, or its nearest ancestor up to the root that still exists. */
+  async #syncNearest(dir: string, key: string): Promise<void> {
+    for (let d = dir; d.startsWith(this.dir); d = dirname(d)) {
+      try {
+        await syncDir(d);
+        return;
+      } catch (err) {
+        if (errorCode(err) !== 'ENOENT') throw new BackendError(`delete ${key}: fsync folder`, { cause: err });
+        if (d === this.dir) return;
+      }
+    }
   }
 
   async close(): Promise<void> {}

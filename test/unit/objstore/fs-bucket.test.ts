@@ -181,6 +181,21 @@ describe('FsBucket', () => {
     assert.equal((await collect(bkt.iter('r/'))).length, 100);
   });
 
+  it('concurrent deletes of a folder\'s objects all succeed, the last one removing the folder', async () => {
+    // A delete fsyncs its folder after the unlink; a concurrent delete of
+    // the folder's last other object may have removed the folder by then
+    // (a forced compaction failed on that: "fsync folder: ENOENT").
+    const dir = freshDir();
+    const bkt = new FsBucket({ dir });
+    for (let round = 0; round < 100; round++) {
+      const keys = Array.from({ length: 8 }, (_, i) => `seg/${round}/${i}`);
+      for (const k of keys) await bkt.put(k, enc(k));
+      await Promise.all(keys.map((k) => bkt.delete(k)));
+      assert.deepEqual(await collect(bkt.iter(`seg/${round}/`)), [], `round ${round}`);
+    }
+    assert.deepEqual(await readdir(dir), [], 'emptied folders are removed');
+  });
+
   it('wraps I/O errors other than "absent" as BackendError', async () => {
     // Prepare: the root is a file, so nothing can be created below it.
     const file = join(base, `not-a-dir-${n++}`);
